@@ -1,0 +1,64 @@
+"""Domain errors: each carries its HTTP status, a stable code and a French message.
+
+Services raise these; `gusp.api.main` maps them to `{"code", "message"}` JSON bodies.
+"""
+
+from __future__ import annotations
+
+
+class GuspError(Exception):
+    """Base of every error that reaches a client as a 4xx."""
+
+    status: int = 400
+
+    def __init__(self, code: str, message: str, *, field: str | None = None, **details: object):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.field = field
+        self.details = details
+
+    def body(self) -> dict[str, object]:
+        body: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        body.update(self.details)
+        return body
+
+
+class BadRequest(GuspError):
+    status = 400
+
+
+class NotFound(GuspError):
+    status = 404
+
+
+class Conflict(GuspError):
+    status = 409
+
+
+class PayloadTooLarge(GuspError):
+    status = 413
+
+
+class UnsupportedMediaType(GuspError):
+    status = 415
+
+
+class Unprocessable(GuspError):
+    status = 422
+
+
+class InvalidFields(Unprocessable):
+    """Several invalid fields at once, so a form can show every message beside its field."""
+
+    def __init__(self, errors: list[GuspError]):
+        first = errors[0]
+        super().__init__(first.code, first.message, field=first.field)
+        self.errors = errors
+
+    def body(self) -> dict[str, object]:
+        body = super().body()
+        body["errors"] = [e.body() for e in self.errors]
+        return body

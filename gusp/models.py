@@ -1,0 +1,148 @@
+"""Tables. Geometries are EPSG:4326 with GiST indexes; statuses are checked text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gusp import states
+from gusp.db import Base, Timestamped
+
+
+class Quartier(Timestamped, Base):
+    __tablename__ = "quartiers"
+    __table_args__ = (CheckConstraint(f"type IN ({states.sql_in(states.QuartierType)})", name="type"),)
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    nom: Mapped[str] = mapped_column(String(200))
+    commune: Mapped[str | None] = mapped_column(String(200))
+    insee: Mapped[str | None] = mapped_column(String(5))
+    type: Mapped[str] = mapped_column(String(32))
+    population: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(Text)
+    licence: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ServiceArea(Base):
+    """Per commune, the hull of its perimeters: reports are accepted within a margin of it."""
+
+    __tablename__ = "service_areas"
+
+    insee: Mapped[str] = mapped_column(String(5), primary_key=True)
+    commune: Mapped[str | None] = mapped_column(String(200))
+    geom = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=True), nullable=False)
+
+
+class Category(Base):
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    icon: Mapped[str | None] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Report(Timestamped, Base):
+    __tablename__ = "reports"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({states.sql_in(states.ReportStatus)})", name="status"),
+        CheckConstraint(f"source IN ({states.sql_in(states.Source)})", name="source"),
+        CheckConstraint(f"attribution IN ({states.sql_in(states.Attribution)})", name="attribution"),
+        CheckConstraint(
+            "(attribution = 'perimetre' AND quartier_id IS NOT NULL)"
+            " OR (attribution = 'hors_perimetre' AND quartier_id IS NULL)",
+            name="attribution_quartier",
+        ),
+        Index("ix_reports_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    # Attribution snapshot, taken at intake: later perimeter changes do not rewrite it.
+    attribution: Mapped[str] = mapped_column(String(16))
+    quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id"), index=True)
+    nearest_quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id"))
+    nearest_distance_m: Mapped[float | None] = mapped_column(Float)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    category: Mapped[Category] = relationship(lazy="joined")
+    quartier: Mapped[Quartier | None] = relationship(foreign_keys=[quartier_id], lazy="joined")
+    nearest_quartier: Mapped[Quartier | None] = relationship(foreign_keys=[nearest_quartier_id], lazy="joined")
+    photos: Mapped[list[ReportPhoto]] = relationship(
+        back_populates="report", order_by="ReportPhoto.position", lazy="selectin"
+    )
+
+
+class ReporterContact(Timestamped, Base):
+    """A resident's contact details: personal data, kept apart and never in public views."""
+
+    __tablename__ = "reporter_contacts"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    consent: Mapped[bool] = mapped_column(Boolean)
+
+
+class ReportPhoto(Timestamped, Base):
+    __tablename__ = "report_photos"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    display_key: Mapped[str] = mapped_column(String(80), index=True)
+    thumbnail_key: Mapped[str] = mapped_column(String(80), index=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    thumbnail_width: Mapped[int] = mapped_column(Integer)
+    thumbnail_height: Mapped[int] = mapped_column(Integer)
+    source_format: Mapped[str] = mapped_column(String(16))
+
+    report: Mapped[Report] = relationship(back_populates="photos")
+
+
+class ReportEvent(Base):
+    """Append-only log (a trigger refuses UPDATE and DELETE): who did what, when, with which note."""
+
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    source: Mapped[str | None] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict] = mapped_column(JSONB, default=dict)
+    note: Mapped[str | None] = mapped_column(Text)
+    note_public: Mapped[bool] = mapped_column(Boolean, default=False)
