@@ -1,0 +1,1 @@
+"""Perimeters (quartiers) and where a point falls: GeoJSON <-> Shapely <-> PostGIS."""

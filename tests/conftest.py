@@ -1,0 +1,71 @@
+"""A real PostGIS database for the run, migrated with Alembic; each test rolled back.
+
+The database is created with a unique name on the server of GUSP_DATABASE_URL and dropped at
+the end. Perimeters and categories are loaded once; a test that changes them sees its changes
+rolled back with the rest.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from gusp import db, migrate
+from gusp.config import Settings
+from gusp.geo import perimeters
+
+
+@pytest.fixture(scope="session")
+def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = Settings()
+    url = make_url(settings.database_url).set(database=f"gusp_test_{uuid.uuid4().hex[:12]}")
+    return settings.model_copy(
+        update={
+            "database_url": url.render_as_string(hide_password=False),
+            "media_dir": tmp_path_factory.mktemp("media-session"),
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def engine(base_settings: Settings) -> Iterator[Engine]:
+    migrate.upgrade(settings=base_settings)
+    engine = db.make_engine(base_settings.database_url)
+    with db.make_sessionmaker(engine)() as session, db.transaction(session):
+        perimeters.load(session=session, path=base_settings.perimeters_file)
+    yield engine
+    engine.dispose()
+    db.drop_database(base_settings.database_url)
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose commits are savepoints of an outer transaction rolled back at the end."""
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def media_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "media"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def settings(base_settings: Settings, media_dir: Path) -> Settings:
+    """Per-test settings: the session's database, a media directory of the test's own."""
+    return base_settings.model_copy(update={"media_dir": media_dir})
