@@ -1,0 +1,238 @@
+"""Taking a report in: validate, process photos, attribute, store, write the first event.
+
+All or nothing: the report, its contact, its photos and its `created` event are written in the
+caller's transaction; the photo files are written last and removed again if that transaction
+fails, so a failed intake leaves no row and no file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import BinaryIO
+from zoneinfo import ZoneInfo
+
+from geoalchemy2.elements import WKTElement
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from gusp import categories, db, errors, photos, states
+from gusp.config import Settings
+from gusp.geo import attribution
+from gusp.models import Report, ReportEvent, ReporterContact, ReportPhoto
+from gusp.schemas import ReportCreate
+from gusp.storage import PhotoStorage
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+_CHUNK = 1024 * 1024
+
+
+def create_report(
+    *,
+    session: Session,
+    settings: Settings,
+    storage: PhotoStorage,
+    data: ReportCreate,
+    uploads: Sequence[BinaryIO] = (),
+    idempotency_key: str | None = None,
+    created_at: datetime | None = None,
+) -> tuple[Report, bool]:
+    """Create a report, or return the one this idempotency key already created (second item True)."""
+    check_idempotency_key(idempotency_key)
+    _check_request(session=session, settings=settings, data=data, uploads=uploads)
+    fingerprint = _fingerprint(data, uploads) if idempotency_key else None
+    if idempotency_key and (existing := _replay(session, idempotency_key, fingerprint)):
+        return existing, True
+    if not attribution.in_service_area(
+        session=session, lat=data.lat, lon=data.lon, margin_m=settings.service_area_margin_m
+    ):
+        raise errors.Unprocessable(
+            "hors_territoire",
+            "Ce lieu est en dehors du territoire couvert par le service : vérifiez la position.",
+            field="location",
+        )
+    processed = [_process(upload, settings=settings, index=i) for i, upload in enumerate(uploads)]
+
+    if idempotency_key:
+        # A phone may resend while its first attempt is still running: serialise on the key.
+        db.advisory_xact_lock(session, f"idempotency:{idempotency_key}")
+        if existing := _replay(session, idempotency_key, fingerprint):
+            return existing, True
+    report = _insert(
+        session=session,
+        settings=settings,
+        data=data,
+        processed=processed,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        created_at=created_at,
+    )
+    _store_files(session=session, storage=storage, processed=processed)
+    return report, False
+
+
+def check_idempotency_key(key: str | None) -> None:
+    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+        raise errors.BadRequest(
+            "cle_idempotence_invalide",
+            "L'en-tête Idempotency-Key doit compter 1 à 128 caractères ASCII visibles.",
+            field="Idempotency-Key",
+        )
+
+
+def _check_request(*, session: Session, settings: Settings, data: ReportCreate, uploads: Sequence[BinaryIO]) -> None:
+    problems: list[errors.GuspError] = []
+    if categories.get_active(session=session, code=data.category) is None:
+        problems.append(
+            errors.Unprocessable(
+                "categorie_inconnue", "Cette catégorie n'existe pas : choisissez-en une dans la liste.", field="category"
+            )
+        )
+    if not data.description and not uploads:
+        problems.append(
+            errors.Unprocessable(
+                "description_manquante",
+                "Décrivez le problème en quelques mots, ou joignez une photo.",
+                field="description",
+            )
+        )
+    if len(uploads) > settings.max_photos:
+        problems.append(
+            errors.Unprocessable(
+                "trop_de_photos", f"Vous pouvez joindre au plus {settings.max_photos} photos.", field="photos"
+            )
+        )
+    if problems:
+        raise errors.InvalidFields(problems)
+
+
+def _fingerprint(data: ReportCreate, uploads: Sequence[BinaryIO]) -> str:
+    """What a retry must repeat: the fields and the bytes of every photo."""
+    digest = hashlib.sha256(data.model_dump_json().encode())
+    for upload in uploads:
+        upload.seek(0)
+        photo = hashlib.sha256()
+        while chunk := upload.read(_CHUNK):
+            photo.update(chunk)
+        upload.seek(0)
+        digest.update(photo.digest())
+    return digest.hexdigest()
+
+
+def _replay(session: Session, key: str, fingerprint: str | None) -> Report | None:
+    report = session.scalars(select(Report).where(Report.idempotency_key == key)).first()
+    if report is not None and report.request_fingerprint != fingerprint:
+        raise errors.Unprocessable(
+            "idempotence_conflit",
+            "Cette clé Idempotency-Key a déjà servi pour un autre signalement : utilisez-en une nouvelle.",
+            field="Idempotency-Key",
+        )
+    return report
+
+
+def _process(upload: BinaryIO, *, settings: Settings, index: int) -> photos.ProcessedPhoto:
+    upload.seek(0)
+    try:
+        return photos.process(upload, settings=settings, field="photos")
+    except errors.GuspError as error:
+        error.details.setdefault("index", index)
+        raise
+
+
+def _reference(session: Session, created_at: datetime, tz: ZoneInfo) -> str:
+    number = session.scalar(text("SELECT nextval('report_reference_seq')"))
+    return f"GUSP-{created_at.astimezone(tz).year}-{number:06d}"
+
+
+def _insert(
+    *,
+    session: Session,
+    settings: Settings,
+    data: ReportCreate,
+    processed: list[photos.ProcessedPhoto],
+    idempotency_key: str | None,
+    fingerprint: str | None,
+    created_at: datetime | None,
+) -> Report:
+    tz = ZoneInfo(settings.timezone)
+    now = created_at or session.scalar(text("SELECT now()"))
+    where = attribution.attribute(session=session, lat=data.lat, lon=data.lon)
+    report = Report(
+        reference=_reference(session, now, tz),
+        status=states.ReportStatus.NOUVEAU,
+        source=data.source,
+        category_code=data.category,
+        description=data.description,
+        location=WKTElement(f"POINT({data.lon!r} {data.lat!r})", srid=4326),
+        accuracy_m=data.accuracy_m,
+        attribution=where.kind,
+        quartier_id=where.quartier_id,
+        nearest_quartier_id=where.nearest_quartier_id,
+        nearest_distance_m=where.nearest_distance_m,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(report)
+    session.flush()
+    if data.has_contact:
+        session.add(
+            ReporterContact(
+                report_id=report.id,
+                name=data.contact_name,
+                email=data.contact_email,
+                phone=data.contact_phone,
+                consent=data.contact_consent,
+                created_at=now,
+            )
+        )
+    for position, photo in enumerate(processed):
+        session.add(
+            ReportPhoto(
+                report_id=report.id,
+                position=position,
+                display_key=photo.display.key,
+                thumbnail_key=photo.thumbnail.key,
+                width=photo.display.width,
+                height=photo.display.height,
+                thumbnail_width=photo.thumbnail.width,
+                thumbnail_height=photo.thumbnail.height,
+                source_format=photo.source_format,
+                created_at=now,
+            )
+        )
+    session.add(
+        ReportEvent(
+            report_id=report.id,
+            kind=states.EventKind.CREATED,
+            at=now,
+            source=data.source,
+            data={
+                "status": states.ReportStatus.NOUVEAU.value,
+                "category": data.category,
+                "attribution": where.kind.value,
+                "quartier_id": where.quartier_id,
+                "photos": len(processed),
+            },
+            note_public=True,
+        )
+    )
+    session.flush()
+    session.refresh(report)
+    return report
+
+
+def _store_files(*, session: Session, storage: PhotoStorage, processed: list[photos.ProcessedPhoto]) -> None:
+    """Write the files last; each new file is removed again if the transaction fails.
+
+    Files are shared by content hash: the advisory lock, held until commit or rollback, keeps a
+    concurrent intake from reusing a file that a failing one is about to remove.
+    """
+    for photo in processed:
+        for rendition in (photo.display, photo.thumbnail):
+            db.advisory_xact_lock(session, f"photo:{rendition.key}")
+            if storage.put(rendition.key, rendition.data):
+                db.on_rollback(session, lambda key=rendition.key: storage.delete(key))

@@ -1,0 +1,167 @@
+"""Request and response shapes of the API: XCreate for input, XPublic for public views.
+
+Validation errors raised here are `PydanticCustomError`s whose type is our stable error code
+and whose message is French; `gusp.api.errors` turns them into `{"code", "message", "field"}`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Generic, TypeVar
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from gusp import states
+
+DESCRIPTION_MAX = 4000
+_PHONE_FR = re.compile(r"^(?:\+33|0033|0)[1-9]\d{8}$")
+_PHONE_INTL = re.compile(r"^\+\d{7,15}$")
+
+
+def _blank_to_none(value: object) -> object:
+    """HTML forms send empty strings for untouched fields: treat them as absent."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
+
+
+def normalise_phone(raw: str) -> str:
+    compact = re.sub(r"[\s.\-()/]", "", raw)
+    if _PHONE_FR.match(compact):
+        return "0" + compact[-9:]
+    if _PHONE_INTL.match(compact):
+        return compact
+    raise PydanticCustomError(
+        "telephone_invalide", "Numéro de téléphone invalide : indiquez par exemple 06 12 34 56 78."
+    )
+
+
+class ReportCreate(BaseModel):
+    """The fields of a new report, as sent by the multipart form of `POST /api/v1/reports`."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    category: str = Field(description="Code d'une catégorie (voir `GET /api/v1/categories`).", max_length=64)
+    description: str = Field(
+        "",
+        max_length=DESCRIPTION_MAX,
+        description="Ce qui ne va pas, en quelques mots (obligatoire sans photo).",
+    )
+    lat: float = Field(ge=-90, le=90, description="Latitude WGS84 (degrés décimaux).")
+    lon: float = Field(ge=-180, le=180, description="Longitude WGS84 (degrés décimaux).")
+    accuracy_m: float | None = Field(None, ge=0, le=100_000, description="Précision de la position, en mètres.")
+    contact_name: OptionalText = Field(None, max_length=200, description="Nom du déclarant (facultatif).")
+    contact_email: OptionalText = Field(None, max_length=320, description="E-mail du déclarant (facultatif).")
+    contact_phone: OptionalText = Field(None, max_length=32, description="Téléphone du déclarant (facultatif).")
+    contact_consent: bool = Field(
+        False, description="Le déclarant accepte que ses coordonnées soient conservées pour le suivi."
+    )
+    source: states.Source = Field(states.Source.API, description="`web` (page publique) ou `api`.")
+
+    @field_validator("contact_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise PydanticCustomError("email_invalide", "Adresse e-mail invalide.") from None
+
+    @field_validator("contact_phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_phone(value)
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: states.Source) -> states.Source:
+        if value is states.Source.AGENT:
+            raise PydanticCustomError(
+                "source_invalide", "La source « agent » est réservée aux agents connectés."
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consent(self) -> ReportCreate:
+        if self.has_contact and not self.contact_consent:
+            raise PydanticCustomError(
+                "consentement_manquant",
+                "Pour laisser vos coordonnées, cochez la case qui autorise leur conservation.",
+                {"field": "contact_consent"},
+            )
+        return self
+
+    @property
+    def has_contact(self) -> bool:
+        return any((self.contact_name, self.contact_email, self.contact_phone))
+
+
+class CategoryPublic(BaseModel):
+    code: str
+    label: str
+    description: str | None = None
+    icon: str | None = None
+
+
+class QuartierRef(BaseModel):
+    code: str
+    nom: str
+
+
+class AttributionPublic(BaseModel):
+    kind: states.Attribution = Field(description="`perimetre` ou `hors_perimetre`.")
+    quartier: QuartierRef | None = Field(None, description="Le quartier dont le périmètre contient le point.")
+    nearest_quartier: QuartierRef | None = Field(None, description="Hors périmètre : le quartier le plus proche.")
+    distance_m: float | None = Field(None, description="Hors périmètre : distance géodésique au plus proche (m).")
+
+
+class LocationPublic(BaseModel):
+    lat: float
+    lon: float
+    accuracy_m: float | None = None
+
+
+class PhotoPublic(BaseModel):
+    url: str
+    thumbnail_url: str
+    width: int
+    height: int
+    thumbnail_width: int
+    thumbnail_height: int
+
+
+class ReportPublic(BaseModel):
+    """What anyone may see of a report: never the reporter's contact details."""
+
+    reference: str = Field(examples=["GUSP-2026-000123"])
+    status: states.ReportStatus
+    status_label: str
+    category: CategoryPublic
+    description: str
+    location: LocationPublic
+    attribution: AttributionPublic
+    photos: list[PhotoPublic]
+    created_at: datetime
+    follow_url: str
+
+
+T = TypeVar("T")
+
+
+class ListOf(BaseModel, Generic[T]):
+    data: list[T]
+    count: int
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Code stable, à tester par les clients.")
+    message: str = Field(description="Message en français, à montrer à l'utilisateur.")
+    field: str | None = Field(None, description="Le champ concerné, s'il y en a un.")
