@@ -1,0 +1,47 @@
+"""`create_app(settings)` builds everything: engine, sessions, storage, routers, error handlers."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from gusp import db, storage
+from gusp.api import body_limit, errors, media, pages, referentials, reports
+from gusp.config import Settings
+
+_FORM_OVERHEAD = 1024 * 1024  # text fields and multipart boundaries
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = db.make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="GUSP — API des signalements",
+        description=(
+            "Signalements du cadre de vie dans les quartiers de la politique de la ville. "
+            "Toute erreur répond en JSON `{code, message}` : `code` est stable, `message` est en français."
+        ),
+        version="1.0",
+        lifespan=lifespan,
+    )
+    # Every photo may be at the limit; the whole request cannot be larger than that.
+    app.add_middleware(body_limit.BodyLimit, max_bytes=settings.max_photos * settings.max_photo_bytes + _FORM_OVERHEAD)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = db.make_sessionmaker(engine)
+    app.state.storage = storage.from_settings(settings)
+    errors.install(app)
+    app.include_router(reports.router)
+    app.include_router(referentials.router)
+    app.include_router(media.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.WEB_DIR / "static"), name="static")
+    return app

@@ -1,0 +1,113 @@
+"""POST and GET /api/v1/reports through HTTP, against the real database and media directory."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+from sqlalchemy import func, select
+
+from gusp.models import Report, ReportEvent, ReporterContact
+from tests import builders
+
+
+def post(client, fields, photos=(), headers=None):
+    files = [("photos", (f"photo{i}.jpg", data, "image/jpeg")) for i, data in enumerate(photos)]
+    return client.post("/api/v1/reports", data=fields, files=files or None, headers=headers or {})
+
+
+def count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_report_with_photo_is_created_attributed_and_served(client, session, settings):
+    response = post(client, builders.form(session, quartier=builders.JAS_DE_BOUFFAN), [builders.jpeg(3000, 2000)])
+
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["reference"].startswith("GUSP-20")
+    assert response.headers["location"] == f"/api/v1/reports/{body['reference']}"
+    assert body["status"] == "nouveau"
+    assert body["status_label"] == "Nouveau"
+    assert body["category"]["code"] == "proprete"
+    assert body["attribution"] == {
+        "kind": "perimetre",
+        "quartier": {"code": builders.JAS_DE_BOUFFAN, "nom": "Jas de Bouffan"},
+        "nearest_quartier": None,
+        "distance_m": None,
+    }
+    [photo] = body["photos"]
+    assert (photo["width"], photo["height"]) == (2048, 1365)
+    assert max(photo["thumbnail_width"], photo["thumbnail_height"]) == 400
+    display = client.get(photo["url"])
+    assert display.status_code == 200
+    assert display.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(display.content)).size == (2048, 1365)
+    thumb = client.get(photo["thumbnail_url"])
+    assert Image.open(io.BytesIO(thumb.content)).size == (photo["thumbnail_width"], photo["thumbnail_height"])
+    assert len(builders.stored_files(settings)) == 2
+
+    report = session.scalars(select(Report).where(Report.reference == body["reference"])).one()
+    [event] = session.scalars(select(ReportEvent).where(ReportEvent.report_id == report.id)).all()
+    assert (event.kind, event.source, event.data["status"]) == ("created", "api", "nouveau")
+
+
+def test_references_are_unique_and_readable(client, session):
+    references = [post(client, builders.form(session)).json()["reference"] for _ in range(3)]
+    assert len(set(references)) == 3
+    for reference in references:
+        prefix, year, number = reference.split("-")
+        assert prefix == "GUSP" and len(year) == 4 and len(number) >= 6 and number.isdigit()
+
+
+def test_public_view_never_shows_contact_details(client, session):
+    fields = builders.form(
+        session,
+        contact_name="Fatima Benali",
+        contact_email="fatima.benali@example.org",
+        contact_phone="06 12 34 56 78",
+        contact_consent="true",
+        source="web",
+    )
+    created = post(client, fields)
+    assert created.status_code == 201, created.text
+    public = client.get(f"/api/v1/reports/{created.json()['reference']}")
+
+    assert public.status_code == 200
+    for response in (created, public):
+        text = response.text
+        for secret in ("Fatima", "Benali", "fatima.benali", "06 12", "0612345678", "contact"):
+            assert secret not in text
+    contact = session.get(ReporterContact, session.scalars(select(Report.id)).one())
+    assert (contact.name, contact.email, contact.phone, contact.consent) == (
+        "Fatima Benali", "fatima.benali@example.org", "0612345678", True,
+    )
+
+
+def test_lookup_is_case_insensitive_and_unknown_reference_is_a_json_404(client, session):
+    reference = post(client, builders.form(session)).json()["reference"]
+    assert client.get(f"/api/v1/reports/{reference.lower()}").json()["reference"] == reference
+
+    missing = client.get("/api/v1/reports/GUSP-1999-000001")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "signalement_introuvable"
+
+
+def test_report_outside_every_perimeter_is_kept_with_the_nearest_quartier(client, session):
+    # Cours Mirabeau, in the city centre: in the service area, in no QPV.
+    response = post(client, builders.form(session, lat=43.5263, lon=5.4474))
+
+    assert response.status_code == 201, response.text
+    attribution = response.json()["attribution"]
+    assert attribution["kind"] == "hors_perimetre"
+    assert attribution["quartier"] is None
+    assert attribution["nearest_quartier"]["code"] in {builders.ENCAGNANE, "QN01316M", "QN01314M", builders.JAS_DE_BOUFFAN}
+    assert 100 < attribution["distance_m"] < 5000
+
+
+def test_point_outside_the_territory_is_refused(client, session):
+    response = post(client, builders.form(session, lat=48.8566, lon=2.3522))  # Paris
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "hors_territoire"
+    assert count(session, Report) == 0
