@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_DIR / "data"
@@ -34,3 +35,8 @@ class Settings(BaseSettings):
     categories_file: Path = Field(DATA_DIR / "categories.json", description="Seed file of categories.")
     perimeters_file: Path = Field(DATA_DIR / "qpv_perimetres.geojson", description="Perimeters loaded by set-up.")
     timezone: str = Field("Europe/Paris", description="Time zone of the reference year and of displayed dates.")
+
+    @property
+    def database_url_safe(self) -> str:
+        """The database URL without its password, for messages."""
+        return make_url(self.database_url).render_as_string(hide_password=True)

@@ -1,0 +1,119 @@
+"""The `gusp` command: serve, db upgrade, perimeters load, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import sqlalchemy.exc
+
+from gusp import db, errors
+from gusp.config import Settings
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from gusp.api.main import create_app
+
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True)
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from gusp import migrate
+
+    migrate.upgrade(settings=settings)
+    print("Base de données à jour.")
+    return 0
+
+
+def _perimeters_load(args: argparse.Namespace, settings: Settings) -> int:
+    from gusp.geo import perimeters
+
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.make_sessionmaker(engine)() as session, db.transaction(session):
+            result = perimeters.load(session=session, path=args.file)
+    finally:
+        engine.dispose()
+    print(
+        f"Périmètres chargés depuis {args.file} : {result.created} créés, {result.updated} mis à jour, "
+        f"{result.unchanged} inchangés."
+    )
+    if result.kept_geometry:
+        print(f"Sans périmètre dans le fichier, périmètre déjà tracé conservé : {', '.join(result.kept_geometry)}.")
+    if result.without_geometry:
+        print(f"Sans périmètre (attribution manuelle seulement) : {', '.join(result.without_geometry)}.")
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from gusp import demo, storage
+    from gusp.geo import perimeters
+
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.make_sessionmaker(engine)() as session:
+            with db.transaction(session):
+                perimeters.load(session=session, path=args.perimeters or settings.perimeters_file)
+            with db.transaction(session):
+                result = demo.run(
+                    session=session, settings=settings, storage=storage.from_settings(settings),
+                    count=args.count, seed=args.seed,
+                )
+    finally:
+        engine.dispose()
+    print(f"Démo : {result.created} signalements créés, {result.already_there} déjà présents.")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="gusp", description="GUSP : signalements du cadre de vie.")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="servir l'application web et l'API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+
+    database = commands.add_parser("db", help="base de données").add_subparsers(dest="action", required=True)
+    database.add_parser("upgrade", help="créer la base si besoin, migrer, charger les catégories").set_defaults(
+        run=_db_upgrade
+    )
+
+    perimeters = commands.add_parser("perimeters", help="périmètres des quartiers").add_subparsers(
+        dest="action", required=True
+    )
+    load = perimeters.add_parser("load", help="créer ou mettre à jour les quartiers d'un fichier GeoJSON")
+    load.add_argument("file", type=Path)
+    load.set_defaults(run=_perimeters_load)
+
+    demo = commands.add_parser("demo", help="charger les périmètres et des signalements de démonstration")
+    demo.add_argument("--count", type=int, default=300, help="nombre de signalements (300 par défaut)")
+    demo.add_argument("--seed", type=int, default=2026, help="graine du hasard (même graine : mêmes données)")
+    demo.add_argument("--perimeters", type=Path, default=None, help="fichier de périmètres à charger d'abord")
+    demo.set_defaults(run=_demo)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    try:
+        return args.run(args, settings)
+    except errors.GuspError as error:
+        print(f"Erreur ({error.code}) : {error.message}", file=sys.stderr)
+        return 2
+    except sqlalchemy.exc.OperationalError as error:
+        print(
+            f"Base de données injoignable ({settings.database_url_safe}) : {error.orig}\n"
+            "Vérifiez GUSP_DATABASE_URL, puis lancez `gusp db upgrade`.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

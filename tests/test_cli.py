@@ -1,0 +1,88 @@
+"""The `gusp` command, run as a user would, on a database of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from gusp import db
+from gusp.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    url = make_url(Settings().database_url).set(database=f"gusp_cli_{uuid.uuid4().hex[:10]}")
+    url_text = url.render_as_string(hide_password=False)
+    yield {**os.environ, "GUSP_DATABASE_URL": url_text, "GUSP_MEDIA_DIR": str(tmp_path / "media")}
+    db.drop_database(url_text)
+
+
+def gusp(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gusp.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_upgrade_load_demo_and_serve(cli_env, tmp_path):
+    assert gusp(cli_env, "db", "upgrade").returncode == 0
+    loaded = gusp(cli_env, "perimeters", "load", "data/qpv_perimetres.geojson")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "Pinette" in loaded.stdout or "VEILLE-13001-PINETTE" in loaded.stdout
+
+    first = gusp(cli_env, "demo", "--count", "12")
+    again = gusp(cli_env, "demo", "--count", "12")
+    assert first.returncode == 0, first.stderr
+    assert "12 signalements créés" in first.stdout
+    assert "0 signalements créés, 12 déjà présents" in again.stdout
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gusp.cli", "serve", "--port", str(port)], env=cli_env, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/api/v1/quartiers", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert response.status_code == 200
+        names = sorted(f["properties"]["nom"] for f in response.json()["features"])
+        assert names == ["Beisson", "Corsy", "Encagnane", "Jas de Bouffan", "Pinette"]
+        home = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+        assert home.status_code == 200 and 'lang="fr"' in home.text
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_refused_perimeter_file_exits_2_with_a_french_message(cli_env, tmp_path):
+    assert gusp(cli_env, "db", "upgrade").returncode == 0
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"nom": "Sans code"},
+         "geometry": {"type": "Polygon", "coordinates": [[[5.4, 43.5], [5.41, 43.5], [5.41, 43.51], [5.4, 43.5]]]}},
+    ]}))
+
+    result = gusp(cli_env, "perimeters", "load", str(bad))
+
+    assert result.returncode == 2
+    assert "perimetre_invalide" in result.stderr
+    assert "features[0] (« Sans code »)" in result.stderr
+    assert "Aucun périmètre du fichier n'a été chargé" in result.stderr
