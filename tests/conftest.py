@@ -69,3 +69,21 @@ def media_dir(tmp_path: Path) -> Path:
 def settings(base_settings: Settings, media_dir: Path) -> Settings:
     """Per-test settings: the session's database, a media directory of the test's own."""
     return base_settings.model_copy(update={"media_dir": media_dir})
+
+
+@pytest.fixture
+def committed_settings(base_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """A database of the test's own, for what needs real commits (concurrency); dropped after."""
+    url = make_url(base_settings.database_url).set(database=f"gusp_commit_{uuid.uuid4().hex[:12]}")
+    settings = base_settings.model_copy(
+        update={"database_url": url.render_as_string(hide_password=False), "media_dir": tmp_path / "media"}
+    )
+    migrate.upgrade(settings=settings)
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.make_sessionmaker(engine)() as session, db.transaction(session):
+            perimeters.load(session=session, path=settings.perimeters_file)
+    finally:
+        engine.dispose()
+    yield settings
+    db.drop_database(settings.database_url)

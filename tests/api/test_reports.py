@@ -7,7 +7,7 @@ import io
 from PIL import Image
 from sqlalchemy import func, select
 
-from gusp.models import Report, ReportEvent, ReporterContact
+from gusp.models import Report, ReportEvent, ReporterContact, ReportPhoto
 from tests import builders
 
 
@@ -111,3 +111,37 @@ def test_point_outside_the_territory_is_refused(client, session):
     assert response.status_code == 422
     assert response.json()["code"] == "hors_territoire"
     assert count(session, Report) == 0
+
+
+def test_phone_photo_is_served_upright_without_gps_or_any_metadata(client, session, settings):
+    from tests import builders_photos
+
+    phone = builders_photos.make_jpeg(1200, 900, orientation=6, gps=True)
+    heic = builders_photos.make_heic(600, 400)
+    response = post(client, builders.form(session), [phone, heic])
+
+    assert response.status_code == 201, response.text
+    jpeg_photo, heic_photo = response.json()["photos"]
+    assert (jpeg_photo["width"], jpeg_photo["height"]) == (900, 1200)  # orientation 6: turned upright
+    assert (heic_photo["width"], heic_photo["height"]) == (600, 400)
+    for photo in (jpeg_photo, heic_photo):
+        for url in (photo["url"], photo["thumbnail_url"]):
+            served = client.get(url).content
+            assert Image.open(io.BytesIO(served)).getexif() == {}
+            for leak in (b"Exif", b"GPS", b"http://ns.adobe.com/xap", builders_photos.COMMENT):
+                assert leak not in served
+    stored = builders.stored_files(settings)
+    assert len(stored) == 4
+    assert all(name.endswith(".jpg") for name in stored)
+    photo = session.scalars(select(ReportPhoto).order_by(ReportPhoto.position)).first()
+    assert photo.source_format == "JPEG"
+
+
+def test_unknown_or_malformed_photo_keys_are_json_404(client):
+    for key in ("0" * 64 + ".jpg", "abc.jpg", "..passwd"):
+        response = client.get(f"/media/{key}")
+        assert response.status_code == 404
+        assert response.json()["code"] == "photo_introuvable"
+    traversal = client.get("/media/..%2F..%2Fetc%2Fpasswd")
+    assert traversal.status_code == 404
+    assert traversal.json()["code"] in {"photo_introuvable", "introuvable"}
