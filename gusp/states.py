@@ -1,7 +1,5 @@
-"""Statuses of a report, their groups and French labels; sources of a report.
-
-The transition table arrives with the workflow (triage); intake only ever writes `nouveau`.
-"""
+"""Statuses of a report, their groups, French labels and the one transition table; the other
+closed vocabularies of the data (sources, roles, priorities, reasons, partner kinds)."""
 
 from __future__ import annotations
 
@@ -30,6 +28,50 @@ OPEN = frozenset({ReportStatus.NOUVEAU, ReportStatus.PRIS_EN_COMPTE, ReportStatu
 RESOLVED = frozenset({ReportStatus.RESOLU})
 CLOSED = frozenset({ReportStatus.CLOS, ReportStatus.REJETE})
 
+# The only transitions there are. `triage.change_status` is the one place that applies them.
+# Reopening: a resolved report goes back to `pris_en_compte` (its partner stays in charge), a
+# rejected one back to `nouveau` (to be qualified again). `clos` is final.
+TRANSITIONS: dict[ReportStatus, frozenset[ReportStatus]] = {
+    ReportStatus.NOUVEAU: frozenset({ReportStatus.PRIS_EN_COMPTE, ReportStatus.RESOLU, ReportStatus.REJETE}),
+    ReportStatus.PRIS_EN_COMPTE: frozenset({ReportStatus.EN_COURS, ReportStatus.RESOLU, ReportStatus.REJETE}),
+    ReportStatus.EN_COURS: frozenset({ReportStatus.RESOLU, ReportStatus.REJETE}),
+    ReportStatus.RESOLU: frozenset({ReportStatus.CLOS, ReportStatus.PRIS_EN_COMPTE}),
+    ReportStatus.REJETE: frozenset({ReportStatus.NOUVEAU}),
+    ReportStatus.CLOS: frozenset(),
+}
+
+
+class RejectionReason(StrEnum):
+    HORS_COMPETENCE = "hors_competence"
+    DOUBLON = "doublon"
+    NON_FONDE = "non_fonde"
+    HORS_PERIMETRE = "hors_perimetre"
+    AUTRE = "autre"
+
+
+class Priority(StrEnum):
+    BASSE = "basse"
+    NORMALE = "normale"
+    HAUTE = "haute"
+    URGENTE = "urgente"
+
+
+class Role(StrEnum):
+    AGENT = "agent"  # field agent: reports, sees his own
+    COORDINATEUR = "coordinateur"  # GUSP: everything
+    PARTENAIRE = "partenaire"  # member of one partner: what is assigned to it
+    GROUPE = "groupe"  # operational group: reads its quartiers' reports, comments
+    ADMIN = "admin"
+
+
+class PartnerKind(StrEnum):
+    VILLE = "ville"
+    METROPOLE = "metropole"
+    BAILLEUR = "bailleur"
+    ETAT = "etat"
+    ASSOCIATION = "association"
+    AUTRE = "autre"
+
 
 class Source(StrEnum):
     """Where a report came from; `agent` is bound to a signed-in field agent."""
@@ -53,6 +95,19 @@ class QuartierType(StrEnum):
 
 class EventKind(StrEnum):
     CREATED = "created"
+    STATUS_CHANGED = "status_changed"
+    ASSIGNED = "assigned"
+    CATEGORY_CHANGED = "category_changed"
+    PRIORITY_CHANGED = "priority_changed"
+    COMMENTED = "commented"
+    MERGED = "merged"  # on the duplicate: it now points to its master
+    DUPLICATE_ATTACHED = "duplicate_attached"  # on the master: one more similar report
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last attempt; kept, visible, never lost
 
 
 def sql_in(values: type[StrEnum]) -> str:

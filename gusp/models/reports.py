@@ -1,8 +1,9 @@
-"""Tables. Geometries are EPSG:4326 with GiST indexes; statuses are checked text."""
+"""Quartiers, categories, reports and what hangs on them. EPSG:4326 with GiST indexes; statuses are checked text."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -18,12 +19,16 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gusp import states
 from gusp.db import Base, Timestamped
+
+if TYPE_CHECKING:
+    from gusp.models.partners import Partner
 
 
 class Quartier(Timestamped, Base):
@@ -62,6 +67,9 @@ class Category(Base):
     icon: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Likely duplicates: open reports of the category within this radius (metres).
+    duplicate_radius_m: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
+    delay_days: Mapped[int | None] = mapped_column(Integer)  # deadline, before the partner's
 
 
 class Report(Timestamped, Base):
@@ -76,6 +84,15 @@ class Report(Timestamped, Base):
             name="attribution_quartier",
         ),
         Index("ix_reports_created_at", "created_at"),
+        CheckConstraint(f"priority IN ({states.sql_in(states.Priority)})", name="priority"),
+        CheckConstraint(
+            f"rejection_reason IS NULL OR rejection_reason IN ({states.sql_in(states.RejectionReason)})",
+            name="rejection_reason",
+        ),
+        CheckConstraint("master_report_id IS NULL OR master_report_id <> id", name="not_own_master"),
+        # Likely duplicates are searched in metres, on geography.
+        Index("ix_reports_location_geog", text("(location::geography)"), postgresql_using="gist"),
+        Index("ix_reports_due_open", "due_at", postgresql_where="status IN ('nouveau', 'pris_en_compte', 'en_cours')"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -91,6 +108,18 @@ class Report(Timestamped, Base):
     quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id"), index=True)
     nearest_quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id"))
     nearest_distance_m: Mapped[float | None] = mapped_column(Float)
+    # Workflow (triage): who is in charge, how urgent, by when, and the milestones.
+    priority: Mapped[str] = mapped_column(String(16), default=states.Priority.NORMALE, server_default="normale")
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rejection_reason: Mapped[str | None] = mapped_column(String(32))
+    master_report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    similar_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -98,6 +127,7 @@ class Report(Timestamped, Base):
     category: Mapped[Category] = relationship(lazy="joined")
     quartier: Mapped[Quartier | None] = relationship(foreign_keys=[quartier_id], lazy="joined")
     nearest_quartier: Mapped[Quartier | None] = relationship(foreign_keys=[nearest_quartier_id], lazy="joined")
+    partner: Mapped[Partner | None] = relationship(lazy="joined")
     photos: Mapped[list[ReportPhoto]] = relationship(
         back_populates="report", order_by="ReportPhoto.position", lazy="selectin"
     )
@@ -117,6 +147,7 @@ class ReporterContact(Timestamped, Base):
 
 class ReportPhoto(Timestamped, Base):
     __tablename__ = "report_photos"
+    __table_args__ = (CheckConstraint("kind IN ('signalement', 'apres')", name="kind"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
@@ -128,6 +159,8 @@ class ReportPhoto(Timestamped, Base):
     thumbnail_width: Mapped[int] = mapped_column(Integer)
     thumbnail_height: Mapped[int] = mapped_column(Integer)
     source_format: Mapped[str] = mapped_column(String(16))
+    # `signalement`: sent with the report; `apres`: the partner's photo of the work done.
+    kind: Mapped[str] = mapped_column(String(16), default="signalement", server_default="signalement")
 
     report: Mapped[Report] = relationship(back_populates="photos")
 
@@ -143,6 +176,7 @@ class ReportEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     source: Mapped[str | None] = mapped_column(String(16))
     actor: Mapped[str | None] = mapped_column(String(200))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     data: Mapped[dict] = mapped_column(JSONB, default=dict)
     note: Mapped[str | None] = mapped_column(Text)
     note_public: Mapped[bool] = mapped_column(Boolean, default=False)
