@@ -36,6 +36,24 @@ class Settings(BaseSettings):
     perimeters_file: Path = Field(DATA_DIR / "qpv_perimetres.geojson", description="Perimeters loaded by set-up.")
     timezone: str = Field("Europe/Paris", description="Time zone of the reference year and of displayed dates.")
 
+    smtp_host: str = Field("127.0.0.1", description="SMTP server for outgoing mail.")
+    smtp_port: int = Field(25, gt=0, lt=65536)
+    smtp_user: str = Field("", description="SMTP login; empty: no authentication.")
+    smtp_password: str = Field("", description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_ssl: bool = Field(False, description="Connect to SMTP over TLS (port 465 style).")
+    smtp_timeout_s: float = Field(10.0, gt=0, description="SMTP connection and command timeout.")
+    mail_from: str = Field("GUSP <gusp@localhost>", description="From address of GUSP's mails.")
+    outbox_max_attempts: int = Field(8, ge=1, description="Sending attempts before a message is marked failed.")
+
+    session_idle_minutes: int = Field(60, gt=0, description="A staff session ends after this long unused.")
+    session_absolute_hours: int = Field(12, gt=0, description="A staff session ends this long after sign-in.")
+    login_max_failures: int = Field(5, ge=1, description="Failed sign-ins per address or IP before a pause.")
+    login_failure_window_minutes: int = Field(15, gt=0, description="Window over which failures are counted.")
+    password_reset_minutes: int = Field(60, gt=0, description="How long a password reset link is valid.")
+    duplicate_window_days: int = Field(30, gt=0, description="Likely duplicates: open reports this recent.")
+    default_delay_days: int = Field(15, gt=0, description="Deadline when neither category nor partner sets one.")
+
     @property
     def database_url_safe(self) -> str:
         """The database URL without its password, for messages."""

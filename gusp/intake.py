@@ -64,12 +64,12 @@ def create_report(
         session=session,
         settings=settings,
         data=data,
-        processed=processed,
+        photo_count=len(processed),
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
         created_at=created_at,
     )
-    _store_files(session=session, storage=storage, processed=processed)
+    add_photos(session=session, storage=storage, report=report, processed=processed, now=report.created_at)
     return report, False
 
 
@@ -151,7 +151,7 @@ def _insert(
     session: Session,
     settings: Settings,
     data: ReportCreate,
-    processed: list[photos.ProcessedPhoto],
+    photo_count: int,
     idempotency_key: str | None,
     fingerprint: str | None,
     created_at: datetime | None,
@@ -189,21 +189,6 @@ def _insert(
                 created_at=now,
             )
         )
-    for position, photo in enumerate(processed):
-        session.add(
-            ReportPhoto(
-                report_id=report.id,
-                position=position,
-                display_key=photo.display.key,
-                thumbnail_key=photo.thumbnail.key,
-                width=photo.display.width,
-                height=photo.display.height,
-                thumbnail_width=photo.thumbnail.width,
-                thumbnail_height=photo.thumbnail.height,
-                source_format=photo.source_format,
-                created_at=now,
-            )
-        )
     session.add(
         ReportEvent(
             report_id=report.id,
@@ -215,22 +200,48 @@ def _insert(
                 "category": data.category,
                 "attribution": where.kind.value,
                 "quartier_id": where.quartier_id,
-                "photos": len(processed),
+                "photos": photo_count,
             },
             note_public=True,
         )
     )
     session.flush()
-    session.refresh(report)
     return report
 
 
-def _store_files(*, session: Session, storage: PhotoStorage, processed: list[photos.ProcessedPhoto]) -> None:
-    """Write the files last; each new file is removed again if the transaction fails.
+def add_photos(
+    *,
+    session: Session,
+    storage: PhotoStorage,
+    report: Report,
+    processed: Sequence[photos.ProcessedPhoto],
+    now: datetime,
+    kind: str = "signalement",
+) -> None:
+    """Attach processed photos: rows first, files last; each new file is removed if the transaction fails.
 
     Files are shared by content hash: the advisory lock, held until commit or rollback, keeps a
     concurrent intake from reusing a file that a failing one is about to remove.
     """
+    first = len(report.photos)
+    for offset, photo in enumerate(processed):
+        session.add(
+            ReportPhoto(
+                report_id=report.id,
+                position=first + offset,
+                display_key=photo.display.key,
+                thumbnail_key=photo.thumbnail.key,
+                width=photo.display.width,
+                height=photo.display.height,
+                thumbnail_width=photo.thumbnail.width,
+                thumbnail_height=photo.thumbnail.height,
+                source_format=photo.source_format,
+                kind=kind,
+                created_at=now,
+            )
+        )
+    session.flush()
+    session.refresh(report)
     for photo in processed:
         for rendition in (photo.display, photo.thumbnail):
             db.advisory_xact_lock(session, f"photo:{rendition.key}")
