@@ -48,7 +48,8 @@ class Settings(BaseSettings):
 
     session_idle_minutes: int = Field(60, gt=0, description="A staff session ends after this long unused.")
     session_absolute_hours: int = Field(12, gt=0, description="A staff session ends this long after sign-in.")
-    login_max_failures: int = Field(5, ge=1, description="Failed sign-ins per address or IP before a pause.")
+    login_max_failures: int = Field(5, ge=1, description="Failed sign-ins for one e-mail before a pause.")
+    login_max_failures_per_ip: int = Field(50, ge=1, description="Failed sign-ins from one IP before a pause.")
     login_failure_window_minutes: int = Field(15, gt=0, description="Window over which failures are counted.")
     password_reset_minutes: int = Field(60, gt=0, description="How long a password reset link is valid.")
     duplicate_window_days: int = Field(30, gt=0, description="Likely duplicates: open reports this recent.")

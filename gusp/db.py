@@ -68,6 +68,17 @@ def transaction(session: Session) -> Iterator[Session]:
     session.info.pop(_ROLLBACK_HOOKS, None)
 
 
+@contextmanager
+def command_session(url: str) -> Iterator[Session]:
+    """For a command line: a session on an engine of its own, in one transaction committed at the end."""
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session, transaction(session):
+            yield session
+    finally:
+        engine.dispose()
+
+
 def advisory_xact_lock(session: Session, key: str) -> None:
     """Serialise work on one key (an idempotency key, a photo hash) until the transaction ends."""
     session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})

@@ -30,6 +30,14 @@ class BadRequest(GuspError):
     status = 400
 
 
+class Unauthenticated(GuspError):
+    status = 401
+
+
+class Forbidden(GuspError):
+    status = 403
+
+
 class NotFound(GuspError):
     status = 404
 
@@ -48,6 +56,10 @@ class UnsupportedMediaType(GuspError):
 
 class Unprocessable(GuspError):
     status = 422
+
+
+class TooManyRequests(GuspError):
+    status = 429
 
 
 class InvalidFields(Unprocessable):
