@@ -20,6 +20,8 @@ from gusp import db, migrate
 from gusp.config import Settings
 from gusp.geo import perimeters
 
+pytest_plugins = ["tests.smtp"]  # the real SMTP server fixture, `smtp_server`
+
 
 @pytest.fixture(scope="session")
 def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
