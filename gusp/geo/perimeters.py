@@ -13,7 +13,6 @@ by `code_qp`.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,12 +20,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import ijson
-import shapely
-from shapely.geometry import MultiPolygon, shape
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gusp import db, errors, models, states
+from gusp.geo import features
 
 ANCT_LICENCE = "Licence Ouverte / Open Licence v2.0 (Etalab)"
 ANCT_SOURCE = "ANCT, Quartiers prioritaires de la politique de la ville"
@@ -40,15 +38,6 @@ TOP_MEMBERS = frozenset({"type", "crs", "name", "source", "licence"})
 BATCH = 200
 _STAGING = "gusp_perimeters_staging"
 _LOCK = "gusp.geo.perimeters.load"
-# GEOS explains invalidity in English; the start of its usual reasons, in French.
-_VALIDITY_FR = {
-    "Ring Self-intersection": "un anneau se recoupe",
-    "Self-intersection": "auto-intersection",
-    "Too few points": "trop peu de points",
-    "Hole lies outside shell": "trou hors du contour",
-    "Nested shells": "contours imbriqués",
-    "Interior is disconnected": "intérieur non connexe",
-}
 
 
 @dataclass
@@ -189,11 +178,11 @@ def _apply(*, session: Session, srid: int, members: dict[str, Any]) -> LoadResul
             text(f"SELECT code FROM quartiers WHERE code NOT IN (SELECT code FROM {_STAGING}) ORDER BY code")
         ).scalars()
     )
-    name = _text(members.get("name"))
+    name = features.text(members.get("name"))
     params = {
         "srid": srid,
-        "source": _text(members.get("source")),
-        "licence": _text(members.get("licence")),
+        "source": features.text(members.get("source")),
+        "licence": features.text(members.get("licence")),
         "anct_source": f"{ANCT_SOURCE} ({name})" if name else ANCT_SOURCE,
         "anct_licence": ANCT_LICENCE,
     }
@@ -221,7 +210,7 @@ def _stage(*, session: Session, path: Path) -> tuple[_Collection, list[tuple[int
         try:
             for index, raw in enumerate(ijson.items(_events(stream, collection), "features.item")):
                 row = _read_feature(index, raw)
-                label = _label(row["code"], row["nom"])
+                label = features.label(row["code"], row["nom"])
                 if row["code"] in seen:
                     raise _refuse(index, label, "code_en_double", f"code déjà pris par features[{seen[row['code']]}]")
                 seen[row["code"]] = index
@@ -306,18 +295,18 @@ def _check_limits(bounds: list[tuple[int, str, tuple]], srid: int) -> None:
 def _read_feature(index: int, raw: Any) -> dict[str, Any]:
     """Map a feature's properties, ours or ANCT's, onto a quartier row (geometry apart)."""
     if not isinstance(raw, dict) or raw.get("type") != "Feature":
-        raise _refuse(index, _label(None, None), "entite_invalide", "ce n'est pas une entité (« Feature ») GeoJSON")
+        raise _refuse(index, features.label(None, None), "entite_invalide", "ce n'est pas une entité (« Feature ») GeoJSON")
     props = raw.get("properties")
     props = {str(k).lower(): v for k, v in props.items()} if isinstance(props, dict) else {}
     anct = "code_qp" in props and "code" not in props
-    code = _text(props.get("code_qp" if anct else "code"))
-    nom = _text(props.get("lib_qp" if anct else "nom"))
-    label = _label(code, nom)
+    code = features.text(props.get("code_qp" if anct else "code"))
+    nom = features.text(props.get("lib_qp" if anct else "nom"))
+    label = features.label(code, nom)
     if code is None:
         raise _refuse(index, label, "code_manquant", "« code » manquant ou vide")
     if nom is None:
         raise _refuse(index, label, "nom_manquant", "« nom » manquant ou vide")
-    kind = states.QuartierType.QPV.value if anct else (_text(props.get("type")) or states.QuartierType.QPV.value)
+    kind = states.QuartierType.QPV.value if anct else (features.text(props.get("type")) or states.QuartierType.QPV.value)
     if kind not in {t.value for t in states.QuartierType}:
         raise _refuse(index, label, "type_inconnu", f"type « {kind} » inconnu (attendu : QPV ou quartier_de_veille)")
     # A QPV spanning communes lists them all ("13055, 13070" in the ANCT file): the first
@@ -340,8 +329,8 @@ def _read_feature(index: int, raw: Any) -> dict[str, Any]:
         raise _refuse(index, label, "population_invalide", f"population « {population} » : entier positif attendu")
     return {
         "idx": index, "code": code, "nom": nom, "commune": commune, "insee": insee, "type": kind,
-        "population": population, "source": _text(props.get("source")),
-        "licence": _text(props.get("licence")), "anct": anct,
+        "population": population, "source": features.text(props.get("source")),
+        "licence": features.text(props.get("licence")), "anct": anct,
     }
 
 
@@ -349,47 +338,14 @@ def _read_geometry(index: int, label: str, raw: Any) -> tuple[bytes | None, tupl
     """A valid (Multi)Polygon as 2D MultiPolygon WKB, with its bounds; None for a null geometry."""
     if raw is None:
         return None, None  # accepted: the quartier exists, nothing is attributed to it by location
-    kind = raw.get("type") if isinstance(raw, dict) else None
-    if kind not in ("Polygon", "MultiPolygon"):
-        raise _refuse(index, label, "type_geometrie", f"géométrie « {kind} » (Polygon ou MultiPolygon attendu)")
-    try:
-        geom = shape(raw)
-    except (ValueError, TypeError, IndexError, KeyError, AttributeError, shapely.errors.ShapelyError) as exc:
-        raise _refuse(index, label, "coordonnees_mal_formees", f"coordonnées mal formées ({exc})") from exc
-    if geom.is_empty:
-        raise _refuse(index, label, "geometrie_vide", "géométrie vide")
-    box = geom.bounds
-    if not all(math.isfinite(v) for v in box):
-        raise _refuse(index, label, "coordonnees_mal_formees", "coordonnées non numériques")
-    if not geom.is_valid:
-        reason = why = shapely.is_valid_reason(geom)  # e.g. "Self-intersection[5.41 43.53]"
-        for english, french in _VALIDITY_FR.items():
-            if why.startswith(english):
-                why = french + " en " + why[len(english):].strip("[]")
-                break
-        raise _refuse(index, label, "geometrie_invalide", f"géométrie invalide : {why}", validity=reason)
-    if isinstance(geom, shapely.Polygon):
-        geom = MultiPolygon([geom])
-    return shapely.to_wkb(geom, output_dimension=2), box
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, (bool, dict, list)):
-        return None
-    value = str(value).strip()
-    return value or None
+    return features.polygon_wkb(raw, refuse=lambda reason, why, **details: _refuse(index, label, reason, why, **details))
 
 
 def _first(value: Any) -> str | None:
     if isinstance(value, list):
         value = value[0] if value else None
-    value = _text(value)
-    return _text(value.split(",")[0]) if value else None
-
-
-def _label(code: str | None, nom: str | None) -> str:
-    parts = ([f"code « {code} »"] if code else []) + ([f"« {nom} »"] if nom else [])
-    return ", ".join(parts) or "sans code ni nom"
+    value = features.text(value)
+    return features.text(value.split(",")[0]) if value else None
 
 
 def _refuse(index: int, label: str, reason: str, why: str, **details: object) -> errors.Unprocessable:
