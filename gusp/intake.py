@@ -18,10 +18,10 @@ from geoalchemy2.elements import WKTElement
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gusp import categories, db, errors, photos, states
+from gusp import categories, db, errors, notify, photos, routing, states
 from gusp.config import Settings
 from gusp.geo import attribution
-from gusp.models import Report, ReportEvent, ReporterContact, ReportPhoto
+from gusp.models import Report, ReportEvent, ReporterContact, ReportPhoto, User
 from gusp.schemas import ReportCreate
 from gusp.storage import PhotoStorage
 
@@ -38,8 +38,12 @@ def create_report(
     uploads: Sequence[BinaryIO] = (),
     idempotency_key: str | None = None,
     created_at: datetime | None = None,
+    author: User | None = None,
 ) -> tuple[Report, bool]:
-    """Create a report, or return the one this idempotency key already created (second item True)."""
+    """Create a report, or return the one this idempotency key already created (second item True).
+
+    A signed-in member of staff reporting from the field is the report's author: source `agent`.
+    """
     check_idempotency_key(idempotency_key)
     _check_request(session=session, settings=settings, data=data, uploads=uploads)
     fingerprint = _fingerprint(data, uploads) if idempotency_key else None
@@ -68,8 +72,15 @@ def create_report(
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
         created_at=created_at,
+        author=author,
     )
     add_photos(session=session, storage=storage, report=report, processed=processed, now=report.created_at)
+    # Routing proposes the partner in charge; it is handed over when a coordinator qualifies it.
+    partner = routing.partner_for(session=session, report=report)
+    if partner is not None:
+        report.partner_id = partner.id
+        session.flush()
+    notify.report_received(session=session, settings=settings, report=report)
     return report, False
 
 
@@ -155,14 +166,17 @@ def _insert(
     idempotency_key: str | None,
     fingerprint: str | None,
     created_at: datetime | None,
+    author: User | None,
 ) -> Report:
     tz = ZoneInfo(settings.timezone)
     now = created_at or session.scalar(text("SELECT now()"))
     where = attribution.attribute(session=session, lat=data.lat, lon=data.lon)
+    source = states.Source.AGENT if author is not None else data.source
     report = Report(
         reference=_reference(session, now, tz),
         status=states.ReportStatus.NOUVEAU,
-        source=data.source,
+        source=source,
+        created_by_user_id=author.id if author else None,
         category_code=data.category,
         description=data.description,
         location=WKTElement(f"POINT({data.lon!r} {data.lat!r})", srid=4326),
@@ -194,7 +208,9 @@ def _insert(
             report_id=report.id,
             kind=states.EventKind.CREATED,
             at=now,
-            source=data.source,
+            source=source,
+            actor=author.full_name if author else None,
+            actor_user_id=author.id if author else None,
             data={
                 "status": states.ReportStatus.NOUVEAU.value,
                 "category": data.category,

@@ -92,6 +92,8 @@ class Report(Timestamped, Base):
         CheckConstraint("master_report_id IS NULL OR master_report_id <> id", name="not_own_master"),
         # Likely duplicates are searched in metres, on geography.
         Index("ix_reports_location_geog", text("(location::geography)"), postgresql_using="gist"),
+        # Text search of the triage list, in French (stemming: « poubelles » finds « poubelle »).
+        Index("ix_reports_description_fts", text("to_tsvector('french', description)"), postgresql_using="gin"),
         Index("ix_reports_due_open", "due_at", postgresql_where="status IN ('nouveau', 'pris_en_compte', 'en_cours')"),
     )
 

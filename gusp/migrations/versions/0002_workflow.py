@@ -178,6 +178,7 @@ def upgrade() -> None:
     op.create_check_constraint(op.f('ck_report_photos_kind'), 'report_photos', "kind IN ('signalement', 'apres')")
     # Likely duplicates are searched in metres (geography): an index on that expression.
     op.execute("CREATE INDEX ix_reports_location_geog ON reports USING gist ((location::geography))")
+    op.execute("CREATE INDEX ix_reports_description_fts ON reports USING gin (to_tsvector('french', description))")
     op.create_foreign_key(op.f('fk_reports_partner_id_partners'), 'reports', 'partners', ['partner_id'], ['id'])
     op.create_foreign_key(op.f('fk_reports_created_by_user_id_users'), 'reports', 'users', ['created_by_user_id'], ['id'])
     op.create_foreign_key(op.f('fk_reports_master_report_id_reports'), 'reports', 'reports', ['master_report_id'], ['id'])
@@ -185,6 +186,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP INDEX ix_reports_location_geog")
+    op.execute("DROP INDEX ix_reports_description_fts")
     op.drop_constraint(op.f('ck_report_photos_kind'), 'report_photos', type_='check')
     op.drop_constraint(op.f('ck_reports_not_own_master'), 'reports', type_='check')
     op.drop_constraint(op.f('ck_reports_rejection_reason'), 'reports', type_='check')
