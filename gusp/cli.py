@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy.exc
 
-from gusp import db, errors
+from gusp import cli_users, db, errors
 from gusp.config import Settings
 
 
@@ -32,12 +32,8 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 def _perimeters_load(args: argparse.Namespace, settings: Settings) -> int:
     from gusp.geo import perimeters
 
-    engine = db.make_engine(settings.database_url)
-    try:
-        with db.make_sessionmaker(engine)() as session, db.transaction(session):
-            result = perimeters.load(session=session, path=args.file)
-    finally:
-        engine.dispose()
+    with db.command_session(settings.database_url) as session:
+        result = perimeters.load(session=session, path=args.file)
     print(
         f"Périmètres chargés depuis {args.file} : {result.created} créés, {result.updated} mis à jour, "
         f"{result.unchanged} inchangés."
@@ -53,19 +49,48 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from gusp import demo, storage
     from gusp.geo import perimeters
 
+    with db.command_session(settings.database_url) as session:
+        perimeters.load(session=session, path=args.perimeters or settings.perimeters_file)
+    with db.command_session(settings.database_url) as session:
+        result = demo.run(
+            session=session, settings=settings, storage=storage.from_settings(settings),
+            count=args.count, seed=args.seed,
+        )
+    print(f"Démo : {result.created} signalements créés, {result.already_there} déjà présents.")
+    return 0
+
+
+def _zones_load(args: argparse.Namespace, settings: Settings) -> int:
+    from gusp.geo import zones
+
+    with db.command_session(settings.database_url) as session:
+        result = zones.load(session=session, path=args.file)
+    print(
+        f"Zones de gestion chargées depuis {args.file} : {result.created} créées, {result.updated} mises à jour, "
+        f"{result.unchanged} inchangées."
+    )
+    if result.not_in_file:
+        print(f"Zones absentes du fichier, conservées : {', '.join(result.not_in_file)}.")
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Send the outbox until SIGTERM or Ctrl-C; queue the overdue digest each morning."""
+    import signal
+    import threading
+
+    from gusp import worker
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     engine = db.make_engine(settings.database_url)
+    print(f"Envoi des messages par {settings.smtp_host}:{settings.smtp_port} (Ctrl-C pour arrêter).")
     try:
-        with db.make_sessionmaker(engine)() as session:
-            with db.transaction(session):
-                perimeters.load(session=session, path=args.perimeters or settings.perimeters_file)
-            with db.transaction(session):
-                result = demo.run(
-                    session=session, settings=settings, storage=storage.from_settings(settings),
-                    count=args.count, seed=args.seed,
-                )
+        worker.run_forever(sessionmaker=db.make_sessionmaker(engine), settings=settings,
+                           sender=worker.SmtpSender(settings), stop=stop, poll_s=args.poll)
     finally:
         engine.dispose()
-    print(f"Démo : {result.created} signalements créés, {result.already_there} déjà présents.")
     return 0
 
 
@@ -89,6 +114,19 @@ def parser() -> argparse.ArgumentParser:
     load = perimeters.add_parser("load", help="créer ou mettre à jour les quartiers d'un fichier GeoJSON")
     load.add_argument("file", type=Path)
     load.set_defaults(run=_perimeters_load)
+
+    zones = commands.add_parser("zones", help="zones de gestion (bailleurs, Ville, Métropole)").add_subparsers(
+        dest="action", required=True
+    )
+    zones_load = zones.add_parser("load", help="créer ou mettre à jour les zones d'un fichier GeoJSON")
+    zones_load.add_argument("file", type=Path)
+    zones_load.set_defaults(run=_zones_load)
+
+    work = commands.add_parser("worker", help="envoyer les e-mails en attente (boîte d'envoi)")
+    work.add_argument("--poll", type=float, default=5.0, help="secondes entre deux relèves (5 par défaut)")
+    work.set_defaults(run=_worker)
+
+    cli_users.add_commands(commands)
 
     demo = commands.add_parser("demo", help="charger les périmètres et des signalements de démonstration")
     demo.add_argument("--count", type=int, default=300, help="nombre de signalements (300 par défaut)")

@@ -138,8 +138,18 @@ class PhotoPublic(BaseModel):
     thumbnail_height: int
 
 
+class PublicEvent(BaseModel):
+    """A step of the public timeline: status changes and notes meant for the reporter."""
+
+    at: datetime
+    kind: str
+    status: states.ReportStatus | None = None
+    status_label: str | None = None
+    note: str | None = None
+
+
 class ReportPublic(BaseModel):
-    """What anyone may see of a report: never the reporter's contact details."""
+    """What anyone may see of a report: never the reporter's contact details nor internal notes."""
 
     reference: str = Field(examples=["GUSP-2026-000123"])
     status: states.ReportStatus
@@ -149,6 +159,10 @@ class ReportPublic(BaseModel):
     location: LocationPublic
     attribution: AttributionPublic
     photos: list[PhotoPublic]
+    after_photos: list[PhotoPublic] = Field(default_factory=list, description="Photos « après » du partenaire.")
+    similar_count: int = Field(0, description="Signalements similaires rattachés à celui-ci.")
+    duplicate_of: str | None = Field(None, description="Référence du signalement suivi à la place de celui-ci.")
+    timeline: list[PublicEvent] = Field(default_factory=list)
     created_at: datetime
     follow_url: str
 

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from gusp import db, storage
-from gusp.api import body_limit, errors, media, pages, referentials, reports
+from gusp.api import auth, body_limit, errors, media, pages, partners, referentials, reports, triage
 from gusp.config import Settings
 
 _FORM_OVERHEAD = 1024 * 1024  # text fields and multipart boundaries
@@ -40,6 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.storage = storage.from_settings(settings)
     errors.install(app)
     app.include_router(reports.router)
+    app.include_router(auth.router)
+    app.include_router(triage.router)
+    app.include_router(partners.router)
     app.include_router(referentials.router)
     app.include_router(media.router)
     app.include_router(pages.router)

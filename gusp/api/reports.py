@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Header, Response, UploadFile, status
-from geoalchemy2.shape import to_shape
 
-from gusp import db, intake, schemas, states
-from gusp.api import deps
-from gusp.config import Settings
-from gusp.models import Report
+from gusp import db, intake, schemas
+from gusp.api import auth_deps, deps, views
 
 router = APIRouter(prefix="/api/v1/reports", tags=["signalements"])
 
@@ -34,6 +30,7 @@ def create_report(
     settings: deps.SettingsDep,
     storage: deps.StorageDep,
     response: Response,
+    author: auth_deps.OptionalUser,
     data: Annotated[schemas.ReportCreate, Form()],
     photos: Annotated[list[UploadFile], File(description="De 0 à 5 photos (JPEG, PNG, WebP, HEIC).")] = [],  # noqa: B006
     idempotency_key: Annotated[
@@ -50,11 +47,12 @@ def create_report(
             data=data,
             uploads=[p.file for p in photos],
             idempotency_key=idempotency_key,
+            author=author,
         )
     response.headers["Location"] = f"/api/v1/reports/{report.reference}"
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return to_public(report, settings=settings)
+    return views.to_public(session, report, settings=settings)
 
 
 @router.get(
@@ -63,46 +61,6 @@ def create_report(
     responses={404: {"model": schemas.ErrorBody}},
     summary="Suivre un signalement",
 )
-def read_report(report: deps.ReportDep, settings: deps.SettingsDep) -> schemas.ReportPublic:
+def read_report(session: deps.SessionDep, report: deps.ReportDep, settings: deps.SettingsDep) -> schemas.ReportPublic:
     """The public view of a report: never the reporter's contact details."""
-    return to_public(report, settings=settings)
-
-
-def media_url(key: str, *, settings: Settings) -> str:
-    return f"{settings.public_url.rstrip('/')}/media/{key}"
-
-
-def to_public(report: Report, *, settings: Settings) -> schemas.ReportPublic:
-    point = to_shape(report.location)
-    status_value = states.ReportStatus(report.status)
-
-    def ref(quartier) -> schemas.QuartierRef | None:
-        return schemas.QuartierRef(code=quartier.code, nom=quartier.nom) if quartier else None
-
-    return schemas.ReportPublic(
-        reference=report.reference,
-        status=status_value,
-        status_label=states.STATUS_LABELS[status_value],
-        category=schemas.CategoryPublic.model_validate(report.category, from_attributes=True),
-        description=report.description,
-        location=schemas.LocationPublic(lat=point.y, lon=point.x, accuracy_m=report.accuracy_m),
-        attribution=schemas.AttributionPublic(
-            kind=states.Attribution(report.attribution),
-            quartier=ref(report.quartier),
-            nearest_quartier=ref(report.nearest_quartier),
-            distance_m=None if report.nearest_distance_m is None else round(report.nearest_distance_m, 1),
-        ),
-        photos=[
-            schemas.PhotoPublic(
-                url=media_url(p.display_key, settings=settings),
-                thumbnail_url=media_url(p.thumbnail_key, settings=settings),
-                width=p.width,
-                height=p.height,
-                thumbnail_width=p.thumbnail_width,
-                thumbnail_height=p.thumbnail_height,
-            )
-            for p in report.photos
-        ],
-        created_at=report.created_at.astimezone(ZoneInfo(settings.timezone)),
-        follow_url=f"{settings.public_url.rstrip('/')}/suivi/{report.reference}",
-    )
+    return views.to_public(session, report, settings=settings)

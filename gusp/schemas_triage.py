@@ -1,0 +1,146 @@
+"""Shapes of the staff side (triage, partners, routing): richer than the public view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gusp import states
+from gusp.schemas import CategoryPublic, PhotoPublic, QuartierRef, ReportPublic
+
+
+class PartnerRef(BaseModel):
+    id: int
+    name: str
+
+
+class ContactStaff(BaseModel):
+    name: str | None
+    email: str | None
+    phone: str | None
+    consent: bool
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: str
+    actor: str | None
+    data: dict
+    note: str | None
+    note_public: bool
+
+
+class ReportSummary(BaseModel):
+    """A line of the triage list."""
+
+    reference: str
+    status: states.ReportStatus
+    status_label: str
+    priority: states.Priority
+    category: CategoryPublic
+    quartier: QuartierRef | None
+    partner: PartnerRef | None
+    description: str
+    lat: float
+    lon: float
+    created_at: datetime
+    due_at: datetime | None
+    overdue: bool
+    similar_count: int
+    thumbnail_url: str | None
+
+
+class ReportStaff(ReportPublic):
+    """The detail a member of staff sees; `contact` only for coordinators and admins."""
+
+    source: states.Source
+    priority: states.Priority
+    partner: PartnerRef | None
+    due_at: datetime | None
+    overdue: bool
+    acknowledged_at: datetime | None
+    assigned_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    rejection_reason: states.RejectionReason | None
+    master_reference: str | None
+    similar_count: int
+    contact: ContactStaff | None
+    staff_timeline: list[TimelineEntry]
+
+
+class ReportPage(BaseModel):
+    data: list[ReportSummary]
+    count: int = Field(description="Nombre de signalements sur cette page.")
+    next_cursor: str | None = Field(None, description="À passer en `cursor` pour la page suivante.")
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    partner_id: int
+    note: str | None = Field(None, max_length=4000)
+
+
+class StatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: states.ReportStatus
+    note: str | None = Field(None, max_length=4000)
+    note_public: bool = False
+    reason: states.RejectionReason | None = None
+
+
+class PriorityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    priority: states.Priority
+
+
+class CategoryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(max_length=64)
+
+
+class CommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(min_length=1, max_length=4000)
+    public: bool = False
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    master_reference: str = Field(max_length=32)
+    note: str | None = Field(None, max_length=4000)
+
+
+class BulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    references: list[str] = Field(min_length=1, max_length=200)
+    action: str = Field(pattern="^(assign|status)$", description="`assign` ou `status`.")
+    partner_id: int | None = None
+    status: states.ReportStatus | None = None
+    reason: states.RejectionReason | None = None
+    note: str | None = Field(None, max_length=4000)
+    note_public: bool = False
+
+
+class BulkItem(BaseModel):
+    reference: str
+    ok: bool
+    code: str | None = None
+    message: str | None = None
+
+
+class BulkOut(BaseModel):
+    data: list[BulkItem]
+    count: int
+    succeeded: int
+
+
+class DuplicateOut(BaseModel):
+    reference: str
+    status: states.ReportStatus
+    category: CategoryPublic
+    description: str
+    distance_m: float
+    created_at: datetime
+    photos: list[PhotoPublic]
