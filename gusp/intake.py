@@ -18,7 +18,7 @@ from geoalchemy2.elements import WKTElement
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gusp import categories, db, errors, notify, photos, routing, states
+from gusp import categories, db, duplicates, errors, notify, photos, routing, states
 from gusp.config import Settings
 from gusp.geo import attribution
 from gusp.models import Report, ReportEvent, ReporterContact, ReportPhoto, User
@@ -64,10 +64,15 @@ def create_report(
         db.advisory_xact_lock(session, f"idempotency:{idempotency_key}")
         if existing := _replay(session, idempotency_key, fingerprint):
             return existing, True
+    similar = duplicates.likely_duplicates_at(
+        session=session, settings=settings, category_code=data.category, lat=data.lat, lon=data.lon,
+        now=created_at, limit=5,
+    )
     report = _insert(
         session=session,
         settings=settings,
         data=data,
+        similar=[r.reference for r, _ in similar],
         photo_count=len(processed),
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
@@ -162,6 +167,7 @@ def _insert(
     session: Session,
     settings: Settings,
     data: ReportCreate,
+    similar: list[str],
     photo_count: int,
     idempotency_key: str | None,
     fingerprint: str | None,
@@ -217,6 +223,7 @@ def _insert(
                 "attribution": where.kind.value,
                 "quartier_id": where.quartier_id,
                 "photos": photo_count,
+                "likely_duplicates": similar,  # for the coordinator who triages it
             },
             note_public=True,
         )

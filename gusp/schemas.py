@@ -170,6 +170,18 @@ class ReportPublic(BaseModel):
 T = TypeVar("T")
 
 
+class NearbyReport(BaseModel):
+    """An open report of the same category close by: perhaps the very problem one is about to report."""
+
+    reference: str
+    status: states.ReportStatus
+    status_label: str
+    description: str
+    distance_m: float
+    created_at: datetime
+    thumbnail_url: str | None
+
+
 class ListOf(BaseModel, Generic[T]):
     data: list[T]
     count: int

@@ -34,6 +34,8 @@ def change_status(
     reason: states.RejectionReason | None = None,
 ) -> Report:
     """Apply one transition of the table, or refuse it (409) naming the allowed ones."""
+    to = states.ReportStatus(to)
+    reason = states.RejectionReason(reason) if reason else None
     old = states.ReportStatus(report.status)
     allowed = states.TRANSITIONS[old]
     if to not in allowed:
@@ -98,6 +100,7 @@ def set_priority(
     *, session: Session, settings: Settings, report: Report, priority: states.Priority, actor: User | None
 ) -> Report:
     """Change the priority; an assigned report's due date follows it."""
+    priority = states.Priority(priority)
     old = report.priority
     if old == priority:
         return report

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import itertools
 from collections.abc import Sequence
 
 from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gusp import intake, schemas, storage
+from gusp import accounts, intake, schemas, storage
 from gusp.config import Settings
-from gusp.models import Quartier, Report
+from gusp.models import Quartier, Report, User, UserQuartier
 
+_numbers = itertools.count(1)
 JAS_DE_BOUFFAN = "QN01313M"
 ENCAGNANE = "QN01315M"
 
@@ -64,6 +67,24 @@ def make_report(
         idempotency_key=idempotency_key,
     )
     return report
+
+
+@functools.cache
+def _password_hash() -> str:
+    return accounts.hash_password("mot de passe de test assez long")  # argon2 is slow on purpose: once
+
+
+def staff(session: Session, role: str = "coordinateur", *, partner_id: int | None = None,
+          quartier_ids: Sequence[int] = (), name: str | None = None) -> tuple[User, dict[str, str]]:
+    """A member of staff and the headers of a personal API token of theirs (no CSRF needed)."""
+    name = name or f"{role}-{next(_numbers)}"
+    user = User(email=f"{name}@gusp.example", full_name=name.title(), password_hash=_password_hash(), role=role,
+                partner_id=partner_id, active=True)
+    session.add(user)
+    session.flush()
+    session.add_all(UserQuartier(user_id=user.id, quartier_id=q) for q in quartier_ids)
+    token, _ = accounts.create_api_token(session=session, user=user, name="tests")
+    return user, {"Authorization": f"Bearer {token}"}
 
 
 def stored_files(settings: Settings) -> list[str]:

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy.exc
 from sqlalchemy import func, select, text
 
-from gusp import db, errors, intake, schemas, storage
-from gusp.models import Quartier, Report, ReportEvent, ReportPhoto
+from gusp import db, errors, intake, partners, schemas, storage
+from gusp.models import OutboxMessage, Quartier, Report, ReportEvent, ReportPhoto
 from tests import builders
 
 
@@ -89,6 +89,7 @@ def test_created_event_records_source_and_attribution(session, settings):
         "attribution": "perimetre",
         "quartier_id": report.quartier_id,
         "photos": 0,
+        "likely_duplicates": [],
     }
 
 
@@ -121,3 +122,36 @@ def test_description_is_optional_with_a_photo(session, settings):
     with pytest.raises(errors.InvalidFields) as refused:
         create(session, settings, storage.from_settings(settings), description="")
     assert refused.value.code == "description_manquante"
+
+
+def test_likely_duplicates_are_recorded_at_creation(session, settings):
+    first, _ = create(session, settings, storage.from_settings(settings), quartier=builders.ENCAGNANE)
+    lat, lon = builders.point_in(session, builders.ENCAGNANE)
+    second, _ = create(session, settings, storage.from_settings(settings), lat=lat, lon=lon + 0.0001)  # ~8 m east
+    other, _ = create(session, settings, storage.from_settings(settings), category="eclairage")
+
+    created = session.scalars(select(ReportEvent).where(ReportEvent.report_id == second.id)).one()
+    assert created.data["likely_duplicates"] == [first.reference]
+    other_event = session.scalars(select(ReportEvent).where(ReportEvent.report_id == other.id)).one()
+    assert other_event.data["likely_duplicates"] == []
+
+
+def test_reporter_is_told_of_the_reference_only_with_consent(session, settings):
+    with_consent, _ = create(session, settings, storage.from_settings(settings),
+                             contact_email="oui@example.org", contact_consent="true")
+    create(session, settings, storage.from_settings(settings))
+
+    mails = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "report_received")).all()
+    assert [(m.recipient, m.report_id) for m in mails] == [("oui@example.org", with_consent.id)]
+    assert with_consent.reference in mails[0].subject
+
+
+def test_routing_proposes_the_partner_without_handing_it_over(session, settings):
+    ville = partners.create_partner(session=session, name="Ville – propreté", kind="ville", emails=["p@v.example"])
+    partners.create_rule(session=session, category_code="proprete", partner_id=ville.id)
+
+    report, _ = create(session, settings, storage.from_settings(settings))
+
+    assert (report.partner_id, report.assigned_at, report.status) == (ville.id, None, "nouveau")
+    assert session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "report_assigned")).all() == []
+

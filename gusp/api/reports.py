@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, status
 
-from gusp import db, intake, schemas
+from gusp import db, duplicates, intake, schemas
 from gusp.api import auth_deps, deps, views
 
 router = APIRouter(prefix="/api/v1/reports", tags=["signalements"])
@@ -53,6 +53,26 @@ def create_report(
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return views.to_public(session, report, settings=settings)
+
+
+@router.get(
+    "/nearby",
+    response_model=schemas.ListOf[schemas.NearbyReport],
+    responses={422: {"model": schemas.ErrorBody}},
+    summary="Signalements proches de la même catégorie",
+)
+def nearby(
+    session: deps.SessionDep,
+    settings: deps.SettingsDep,
+    category: Annotated[str, Query(max_length=64)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+) -> schemas.ListOf[schemas.NearbyReport]:
+    """Before sending: open reports of this category within its radius, so one can follow one instead."""
+    found = duplicates.likely_duplicates_at(session=session, settings=settings, category_code=category, lat=lat,
+                                            lon=lon)
+    data = [views.to_nearby(report, distance, settings=settings) for report, distance in found]
+    return schemas.ListOf[schemas.NearbyReport](data=data, count=len(data))
 
 
 @router.get(

@@ -147,3 +147,17 @@ def to_summary(report: Report, *, settings: Settings, now: datetime) -> schemas_
         similar_count=report.similar_count,
         thumbnail_url=media_url(first.thumbnail_key, settings=settings) if first else None,
     )
+
+
+def to_nearby(report: Report, distance_m: float, *, settings: Settings) -> schemas.NearbyReport:
+    status = states.ReportStatus(report.status)
+    first = next((p for p in report.photos if p.kind == "signalement"), None)
+    return schemas.NearbyReport(
+        reference=report.reference,
+        status=status,
+        status_label=states.STATUS_LABELS[status],
+        description=report.description,
+        distance_m=round(distance_m, 1),
+        created_at=report.created_at.astimezone(ZoneInfo(settings.timezone)),
+        thumbnail_url=media_url(first.thumbnail_key, settings=settings) if first else None,
+    )

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from gusp import accounts, partners, triage
-from gusp.models import Quartier, User, UserQuartier
+from gusp import partners, triage
+from gusp.models import Quartier
 from tests import builders
 
 PRINCIPALS = ("admin", "coordinateur", "partenaire_p1", "partenaire_p2", "groupe_encagnane", "groupe_jas",
@@ -35,15 +35,9 @@ class World:
             "agent": ("agent", None, ()), "autre_agent": ("agent", None, ()),
         }
         self.users, self.tokens = {}, {}
-        shared_hash = accounts.hash_password("mot de passe très long")  # argon2 is slow on purpose: once
         for key, (role, partner_id, quartiers) in specs.items():
-            user = User(email=f"{key}@gusp.example", full_name=key.title(), password_hash=shared_hash, role=role,
-                        partner_id=partner_id, active=True)
-            session.add(user)
-            session.flush()
-            session.add_all(UserQuartier(user_id=user.id, quartier_id=q) for q in quartiers)
-            self.users[key] = user
-            self.tokens[key] = accounts.create_api_token(session=session, user=user, name="tests")[0]
+            self.users[key], self.tokens[key] = builders.staff(session, role, partner_id=partner_id,
+                                                               quartier_ids=quartiers, name=key)
 
     def report(self):
         """A fresh R for each call, so that one principal's action does not change the next one's case."""
@@ -55,7 +49,7 @@ class World:
         return report
 
     def headers(self, who):
-        return {} if who == "anonyme" else {"Authorization": f"Bearer {self.tokens[who]}"}
+        return {} if who == "anonyme" else self.tokens[who]
 
 
 @pytest.fixture
