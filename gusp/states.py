@@ -79,6 +79,7 @@ class Source(StrEnum):
     WEB = "web"
     AGENT = "agent"
     API = "api"
+    OPEN311 = "open311"  # an Open311 GeoReport v2 client; which one is on the report and its event
 
 
 class Attribution(StrEnum):

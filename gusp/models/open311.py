@@ -1,0 +1,3 @@
+"""Tables of the open311 part (filled in by its issue)."""
+
+from __future__ import annotations
