@@ -69,7 +69,10 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANTED" ]; then
     echo "$WANTED" > "$STAMP"
 fi
 
-# 3. The database: schema (Alembic), categories, perimeters.
+# 3. The web front-end's libraries (npm) and the browser of the web tests.
+[ -f scripts/setup_web.sh ] && bash scripts/setup_web.sh
+
+# 4. The database: schema (Alembic), categories, perimeters.
 say "Base de données"
 .venv/bin/gusp db upgrade
 .venv/bin/gusp perimeters load "${GUSP_PERIMETERS_FILE:-data/qpv_perimetres.geojson}"

@@ -47,4 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(media.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.WEB_DIR / "static"), name="static")
+    # Front-end libraries from the npm registry (web/package.json), installed by scripts/setup_web.sh.
+    vendor = pages.WEB_DIR / "node_modules"
+    if vendor.is_dir():
+        app.mount("/vendor", StaticFiles(directory=vendor), name="vendor")
     return app
