@@ -8,6 +8,8 @@ Bouffan, R's agent and another agent, and nobody. A principal that may not see R
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -172,3 +174,27 @@ def test_partners_rules_and_zones_are_managed_by_coordinators_and_admins(client,
         response = getattr(client, method)(path, headers=world.headers(who), **body)
         wanted = 401 if who == "anonyme" else (201 if method == "post" else 200) if who in MANAGERS else 403
         assert response.status_code == wanted, (who, response.text)
+
+
+def test_changing_partners_rules_and_zones_is_for_coordinators_and_admins(client, world):
+    zone_file = json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"code": "PAH-ENC", "nom": "Résidence", "partenaire": "P1 Bailleur"},
+        "geometry": {"type": "Polygon", "coordinates": [[[5.43, 43.52], [5.431, 43.52], [5.431, 43.521],
+                                                          [5.43, 43.52]]]}}]}).encode()
+    for who in PRINCIPALS:
+        rule = partners.create_rule(session=world.session, category_code="voirie", partner_id=world.p1.id)
+        world.session.flush()
+        calls = {
+            "patch partner": client.patch(f"/api/v1/partners/{world.p2.id}", headers=world.headers(who),
+                                          json={"delay_days": 7}),
+            "delete rule": client.delete(f"/api/v1/routing-rules/{rule.id}", headers=world.headers(who)),
+            "load zones": client.post("/api/v1/zones", headers=world.headers(who),
+                                      files={"file": ("zones.geojson", zone_file, "application/geo+json")}),
+        }
+        wanted = {"patch partner": 200, "delete rule": 204, "load zones": 200}
+        for name, response in calls.items():
+            expected_status = 401 if who == "anonyme" else wanted[name] if who in MANAGERS else 403
+            assert response.status_code == expected_status, (who, name, response.text)
+        if who not in MANAGERS:
+            world.session.delete(rule)
+            world.session.flush()
