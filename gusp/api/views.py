@@ -35,6 +35,15 @@ def to_public_photos(report: Report, *, settings: Settings) -> list[schemas.Phot
     return [_photo(p, settings) for p in report.photos if p.kind == "signalement"]
 
 
+def _first_thumbnail(report: Report, settings: Settings) -> str | None:
+    first = next((p for p in report.photos if p.kind == "signalement"), None)
+    return media_url(first.thumbnail_key, settings=settings) if first else None
+
+
+def _partner_ref(report: Report) -> schemas_triage.PartnerRef | None:
+    return schemas_triage.PartnerRef(id=report.partner.id, name=report.partner.name) if report.partner else None
+
+
 def _ref(quartier) -> schemas.QuartierRef | None:
     return schemas.QuartierRef(code=quartier.code, nom=quartier.nom) if quartier else None
 
@@ -108,7 +117,7 @@ def to_staff(session: Session, report: Report, *, user: User, settings: Settings
         **public.model_dump(),
         source=states.Source(report.source),
         priority=states.Priority(report.priority),
-        partner=schemas_triage.PartnerRef(id=report.partner.id, name=report.partner.name) if report.partner else None,
+        partner=_partner_ref(report),
         due_at=report.due_at and report.due_at.astimezone(tz),
         overdue=triage.is_overdue(report, now=now),
         acknowledged_at=report.acknowledged_at,
@@ -129,7 +138,6 @@ def to_staff(session: Session, report: Report, *, user: User, settings: Settings
 def to_summary(report: Report, *, settings: Settings, now: datetime) -> schemas_triage.ReportSummary:
     point = to_shape(report.location)
     status = states.ReportStatus(report.status)
-    first = next((p for p in report.photos if p.kind == "signalement"), None)
     return schemas_triage.ReportSummary(
         reference=report.reference,
         status=status,
@@ -137,7 +145,7 @@ def to_summary(report: Report, *, settings: Settings, now: datetime) -> schemas_
         priority=states.Priority(report.priority),
         category=schemas.CategoryPublic.model_validate(report.category, from_attributes=True),
         quartier=_ref(report.quartier),
-        partner=schemas_triage.PartnerRef(id=report.partner.id, name=report.partner.name) if report.partner else None,
+        partner=_partner_ref(report),
         description=report.description,
         lat=point.y,
         lon=point.x,
@@ -145,13 +153,12 @@ def to_summary(report: Report, *, settings: Settings, now: datetime) -> schemas_
         due_at=report.due_at,
         overdue=triage.is_overdue(report, now=now),
         similar_count=report.similar_count,
-        thumbnail_url=media_url(first.thumbnail_key, settings=settings) if first else None,
+        thumbnail_url=_first_thumbnail(report, settings),
     )
 
 
 def to_nearby(report: Report, distance_m: float, *, settings: Settings) -> schemas.NearbyReport:
     status = states.ReportStatus(report.status)
-    first = next((p for p in report.photos if p.kind == "signalement"), None)
     return schemas.NearbyReport(
         reference=report.reference,
         status=status,
@@ -159,5 +166,5 @@ def to_nearby(report: Report, distance_m: float, *, settings: Settings) -> schem
         description=report.description,
         distance_m=round(distance_m, 1),
         created_at=report.created_at.astimezone(ZoneInfo(settings.timezone)),
-        thumbnail_url=media_url(first.thumbnail_key, settings=settings) if first else None,
+        thumbnail_url=_first_thumbnail(report, settings),
     )
