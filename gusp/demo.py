@@ -1,4 +1,5 @@
-"""Demo data: realistic reports spread over the quartiers, with generated photos.
+"""Demo data: partners with their routing rules, and realistic reports spread over the quartiers,
+with generated photos.
 
 Each demo report carries an idempotency key derived from the seed, so running the demo twice
 adds nothing the second time.
@@ -17,7 +18,7 @@ from shapely.geometry import Point
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gusp import intake, schemas, states
+from gusp import intake, partners, schemas, states
 from gusp.config import Settings
 from gusp.models import Quartier
 from gusp.storage import PhotoStorage
@@ -43,6 +44,20 @@ DESCRIPTIONS: dict[str, list[str]] = {
 WEIGHTS = {"proprete": 20, "encombrants": 14, "parties_communes": 10, "eclairage": 9, "ascenseurs": 7, "voirie": 7,
            "tags_affichage": 6, "espaces_verts": 5, "stationnement_epaves": 5, "aires_de_jeux": 4, "nuisibles": 4,
            "mobilier_urbain": 3, "eau_fuites": 3, "tranquillite": 2, "autre": 1}
+# Demo partners and who handles which category (fictitious addresses, realistic organisations).
+PARTNERS = [
+    ("Ville d'Aix – Propreté urbaine", "ville", "proprete@ville.example", ["proprete", "tags_affichage"]),
+    ("Métropole Aix-Marseille – Collecte des encombrants", "metropole", "encombrants@metropole.example",
+     ["encombrants"]),
+    ("Ville d'Aix – Éclairage public", "ville", "eclairage@ville.example", ["eclairage"]),
+    ("Métropole Aix-Marseille – Voirie", "metropole", "voirie@metropole.example",
+     ["voirie", "stationnement_epaves", "eau_fuites"]),
+    ("Ville d'Aix – Espaces verts", "ville", "espaces-verts@ville.example",
+     ["espaces_verts", "aires_de_jeux", "mobilier_urbain"]),
+    ("Bailleur social (démo)", "bailleur", "gardiens@bailleur.example",
+     ["parties_communes", "ascenseurs", "nuisibles"]),
+    ("Police municipale", "ville", "police@ville.example", ["tranquillite"]),
+]
 COLOURS = {"proprete": (120, 110, 90), "encombrants": (140, 100, 70), "eclairage": (40, 40, 70)}
 
 
@@ -56,6 +71,7 @@ def run(*, session: Session, settings: Settings, storage: PhotoStorage, count: i
         photo_share: float = 0.4) -> DemoResult:
     """Create `count` demo reports through the real intake (attribution, photos, events)."""
     rng = random.Random(seed)
+    _partners_and_rules(session)
     shapes = _perimeters(session)
     if not shapes:
         raise RuntimeError("Aucun périmètre chargé : lancez d'abord `gusp perimeters load`.")
@@ -84,6 +100,19 @@ def run(*, session: Session, settings: Settings, storage: PhotoStorage, count: i
         )
         created += not replayed
     return DemoResult(created=created, already_there=count - created)
+
+
+def _partners_and_rules(session: Session) -> None:
+    """The demo partners and their category rules, created once (kept as they are on later runs)."""
+    known = {p.name for p in partners.list_partners(session=session)}
+    rules = {(r.category_code, r.quartier_id, r.zone_id) for r in partners.list_rules(session=session)}
+    for name, kind, email, codes in PARTNERS:
+        if name in known:
+            continue
+        partner = partners.create_partner(session=session, name=name, kind=kind, emails=[email], delay_days=15)
+        for code in codes:
+            if (code, None, None) not in rules:
+                partners.create_rule(session=session, category_code=code, partner_id=partner.id)
 
 
 def _perimeters(session: Session) -> list:

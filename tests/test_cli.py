@@ -14,9 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from gusp import db
+from gusp.models import Partner, Report
 from gusp.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +49,10 @@ def test_upgrade_load_demo_and_serve(cli_env, tmp_path):
     assert first.returncode == 0, first.stderr
     assert "12 signalements créés" in first.stdout
     assert "0 signalements créés, 12 déjà présents" in again.stdout
+    with db.command_session(cli_env["GUSP_DATABASE_URL"]) as session:
+        routed = session.scalar(select(func.count()).select_from(Report).where(Report.partner_id.is_not(None)))
+        assert routed == 12  # every demo category has a partner rule
+        assert session.scalar(select(func.count()).select_from(Partner)) == 7
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
