@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     perimeters_file: Path = Field(DATA_DIR / "qpv_perimetres.geojson", description="Perimeters loaded by set-up.")
     timezone: str = Field("Europe/Paris", description="Time zone of the reference year and of displayed dates.")
 
+    tile_url: str = Field(
+        "", description="Map background tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty: none."
+    )
+    tile_attribution: str = Field("", description="Attribution shown with the tiles (required by most providers).")
+
     smtp_host: str = Field("127.0.0.1", description="SMTP server for outgoing mail.")
     smtp_port: int = Field(25, gt=0, lt=65536)
     smtp_user: str = Field("", description="SMTP login; empty: no authentication.")
