@@ -49,6 +49,14 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from gusp import demo, storage
     from gusp.geo import perimeters
 
+    if args.size:
+        from gusp import demo_bulk
+
+        result = demo_bulk.command(settings=settings, size=args.size, seed=args.seed,
+                                   progress=lambda n: print(f"… {n} signalements", flush=True))
+        print(f"Démo : {result.created} signalements et {result.events} événements en {result.seconds:.0f} s.")
+        return 0
+
     with db.command_session(settings.database_url) as session:
         perimeters.load(session=session, path=args.perimeters or settings.perimeters_file)
     with db.command_session(settings.database_url) as session:
@@ -130,6 +138,8 @@ def parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="charger les périmètres et des signalements de démonstration")
     demo.add_argument("--count", type=int, default=300, help="nombre de signalements (300 par défaut)")
+    demo.add_argument("--size", type=int, default=None,
+                      help="générer N signalements en SQL, sans photos, pour les statistiques (ex. 1000000)")
     demo.add_argument("--seed", type=int, default=2026, help="graine du hasard (même graine : mêmes données)")
     demo.add_argument("--perimeters", type=Path, default=None, help="fichier de périmètres à charger d'abord")
     demo.set_defaults(run=_demo)

@@ -50,7 +50,12 @@ if [ "$DB_HOST" = "127.0.0.1" ] || [ "$DB_HOST" = "localhost" ]; then
     done < <(pg_lsclusters -h)
 fi
 
-# 2. The Python environment (Python 3.11 or newer).
+# 2. Fonts of the PDF documents (French accents and typography), then the Python environment.
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+    say "Installation des polices DejaVu (documents PDF)"
+    apt_install fonts-dejavu-core
+fi
+
 if ! python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
     echo "GUSP demande Python 3.11 ou plus récent (python3 --version)." >&2
     exit 1

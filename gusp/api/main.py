@@ -8,7 +8,20 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from gusp import db, storage
-from gusp.api import auth, body_limit, errors, media, pages, partners, referentials, reports, triage
+from gusp.api import (
+    auth,
+    body_limit,
+    diagnostics,
+    errors,
+    media,
+    packs,
+    pages,
+    partners,
+    referentials,
+    reports,
+    stats,
+    triage,
+)
 from gusp.config import Settings
 
 _FORM_OVERHEAD = 1024 * 1024  # text fields and multipart boundaries
@@ -43,6 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(triage.router)
     app.include_router(partners.router)
+    app.include_router(stats.router)
+    app.include_router(diagnostics.router)
+    app.include_router(packs.router)
     app.include_router(referentials.router)
     app.include_router(media.router)
     app.include_router(pages.router)

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from gusp import accounts
-from gusp.api import auth, auth_deps
+from gusp.api import auth_deps
 from gusp.models import ApiToken, LoginFailure, PasswordReset, Report, User, UserSession
 from tests import builders
 
@@ -25,9 +25,7 @@ LOGIN = "/api/v1/auth/login"
 
 @pytest.fixture
 def app(app: FastAPI) -> FastAPI:
-    """The real app with the auth router (if create_app lacks it) and two routes using the deps."""
-    if not any(getattr(r, "path", None) == LOGIN for r in app.routes):
-        app.include_router(auth.router)
+    """The real app with three routes using the auth dependencies."""
 
     @app.post("/test-auth/write", dependencies=[Depends(auth_deps.csrf_protected)])
     def write(user: auth_deps.CurrentUser) -> dict:
