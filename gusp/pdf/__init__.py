@@ -1,0 +1,1 @@
+"""Printed documents: meeting packs and walking-diagnostic restitutions, drawn with reportlab."""
