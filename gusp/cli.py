@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy.exc
 
-from gusp import cli_users, db, errors
+from gusp import cli_open311, cli_users, db, errors
 from gusp.config import Settings
 
 
@@ -135,6 +135,7 @@ def parser() -> argparse.ArgumentParser:
     work.set_defaults(run=_worker)
 
     cli_users.add_commands(commands)
+    cli_open311.add_commands(commands)
 
     demo = commands.add_parser("demo", help="charger les périmètres et des signalements de démonstration")
     demo.add_argument("--count", type=int, default=300, help="nombre de signalements (300 par défaut)")

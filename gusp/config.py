@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     perimeters_file: Path = Field(DATA_DIR / "qpv_perimetres.geojson", description="Perimeters loaded by set-up.")
     timezone: str = Field("Europe/Paris", description="Time zone of the reference year and of displayed dates.")
 
+    open311_media_timeout_s: float = Field(
+        10.0, gt=0, description="Open311 media_url: one deadline for the whole fetch (DNS, connection, download)."
+    )
+    open311_media_allowed_hosts: list[str] = Field(
+        default_factory=list, description="Open311 media_url: hosts exempt from the public-address check."
+    )
+
     tile_url: str = Field(
         "", description="Map background tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty: none."
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from gusp import categories, db, duplicates, errors, notify, photos, routing, states
 from gusp.config import Settings
 from gusp.geo import attribution
-from gusp.models import Report, ReportEvent, ReporterContact, ReportPhoto, User
+from gusp.models import Report, ReporterContact, ReportEvent, ReportPhoto, User
 from gusp.schemas import ReportCreate
 from gusp.storage import PhotoStorage
 
@@ -39,10 +39,14 @@ def create_report(
     idempotency_key: str | None = None,
     created_at: datetime | None = None,
     author: User | None = None,
+    source: states.Source | None = None,
+    open311_client_id: int | None = None,
+    event_data: Mapping[str, object] | None = None,
 ) -> tuple[Report, bool]:
     """Create a report, or return the one this idempotency key already created (second item True).
 
     A signed-in member of staff reporting from the field is the report's author: source `agent`.
+    Other channels (Open311) name their `source` and client; `event_data` joins the created event.
     """
     check_idempotency_key(idempotency_key)
     _check_request(session=session, settings=settings, data=data, uploads=uploads)
@@ -78,6 +82,9 @@ def create_report(
         fingerprint=fingerprint,
         created_at=created_at,
         author=author,
+        source=source,
+        open311_client_id=open311_client_id,
+        event_data=event_data,
     )
     add_photos(session=session, storage=storage, report=report, processed=processed, now=report.created_at)
     # Routing proposes the partner in charge; it is handed over when a coordinator qualifies it.
@@ -173,11 +180,14 @@ def _insert(
     fingerprint: str | None,
     created_at: datetime | None,
     author: User | None,
+    source: states.Source | None,
+    open311_client_id: int | None,
+    event_data: Mapping[str, object] | None,
 ) -> Report:
     tz = ZoneInfo(settings.timezone)
     now = created_at or session.scalar(text("SELECT now()"))
     where = attribution.attribute(session=session, lat=data.lat, lon=data.lon)
-    source = states.Source.AGENT if author is not None else data.source
+    source = states.Source.AGENT if author is not None else source or data.source
     report = Report(
         reference=_reference(session, now, tz),
         status=states.ReportStatus.NOUVEAU,
@@ -193,6 +203,7 @@ def _insert(
         nearest_distance_m=where.nearest_distance_m,
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
+        open311_client_id=open311_client_id,
         created_at=now,
         updated_at=now,
     )
@@ -224,6 +235,7 @@ def _insert(
                 "quartier_id": where.quartier_id,
                 "photos": photo_count,
                 "likely_duplicates": similar,  # for the coordinator who triages it
+                **(event_data or {}),
             },
             note_public=True,
         )

@@ -87,6 +87,10 @@ class ReportCreate(BaseModel):
             raise PydanticCustomError(
                 "source_invalide", "La source « agent » est réservée aux agents connectés."
             )
+        if value is states.Source.OPEN311:  # bound to a client's API key: see gusp.open311
+            raise PydanticCustomError(
+                "source_invalide", "La source « open311 » est réservée à l'interface Open311 (/open311/v2)."
+            )
         return value
 
     @model_validator(mode="after")

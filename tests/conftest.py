@@ -12,11 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from gusp import db, migrate
+from gusp.api import deps
+from gusp.api.main import create_app
 from gusp.config import Settings
 from gusp.geo import perimeters
 
@@ -89,3 +93,18 @@ def committed_settings(base_settings: Settings, tmp_path: Path) -> Iterator[Sett
         engine.dispose()
     yield settings
     db.drop_database(settings.database_url)
+
+
+@pytest.fixture
+def app(settings: Settings, session: Session) -> Iterator[FastAPI]:
+    """The real app, its requests sharing the test's rolled-back session."""
+    app = create_app(settings)
+    app.dependency_overrides[deps.get_session] = lambda: session
+    yield app
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client

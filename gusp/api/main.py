@@ -14,6 +14,8 @@ from gusp.api import (
     diagnostics,
     errors,
     media,
+    open311,
+    open311_clients,
     packs,
     pages,
     partners,
@@ -59,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stats.router)
     app.include_router(diagnostics.router)
     app.include_router(packs.router)
+    app.include_router(open311_clients.router)
+    app.include_router(open311.router)
     app.include_router(referentials.router)
     app.include_router(media.router)
     app.include_router(pages.router)

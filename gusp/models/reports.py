@@ -90,6 +90,8 @@ class Report(Timestamped, Base):
             name="rejection_reason",
         ),
         CheckConstraint("master_report_id IS NULL OR master_report_id <> id", name="not_own_master"),
+        # A report from an Open311 client names that client; no other report does.
+        CheckConstraint("(source = 'open311') = (open311_client_id IS NOT NULL)", name="open311_client"),
         # Likely duplicates are searched in metres, on geography.
         Index("ix_reports_location_geog", text("(location::geography)"), postgresql_using="gist"),
         # Text search of the triage list, in French (stemming: « poubelles » finds « poubelle »).
@@ -124,6 +126,9 @@ class Report(Timestamped, Base):
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # Open311: the client application that sent it, and the token answered by `GET tokens/{token}`.
+    open311_client_id: Mapped[int | None] = mapped_column(ForeignKey("open311_clients.id"), index=True)
+    open311_token: Mapped[str | None] = mapped_column(String(36), unique=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     category: Mapped[Category] = relationship(lazy="joined")
