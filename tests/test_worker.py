@@ -20,7 +20,7 @@ from gusp.config import PROJECT_DIR
 from gusp.models import OutboxMessage, User
 from tests import builders, smtp
 
-T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)  # messages queued now are due
+T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)  # the tests' clock; queue() makes messages due
 MAIL_FIELDS = (
     "database_url",
     "smtp_host",
@@ -52,6 +52,8 @@ def queue(session: Session, count: int = 1, **overrides: object) -> list[OutboxM
     }
     fields.update(overrides)
     messages = [notify.enqueue(session=session, **fields) for _ in range(count)]
+    for message in messages:  # due at T0 however long the suite ran before this test started
+        message.available_at = T0 - timedelta(minutes=5)
     session.commit()
     return messages
 
@@ -184,6 +186,7 @@ def test_a_password_reset_link_does_not_stay_in_the_outbox_once_sent(session, se
     session.flush()
     link = "https://gusp.ville.test/reinitialiser?jeton=s3cr3t"
     message = notify.password_reset(session=session, settings=mail, user=user, link=link)
+    message.available_at = T0 - timedelta(minutes=5)
     session.commit()
 
     worker.send_pending(sessionmaker=sessions, settings=mail, sender=worker.SmtpSender(mail), now=T0)
