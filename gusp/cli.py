@@ -102,6 +102,16 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _contacts_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from gusp import retention
+
+    with db.command_session(settings.database_url) as session:
+        deleted = retention.purge_contacts(session=session, settings=settings)
+    print(f"Coordonnées de déclarants effacées (conservation de {settings.contact_retention_months} mois échue) : "
+          f"{deleted}.")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="gusp", description="GUSP : signalements du cadre de vie.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -135,6 +145,11 @@ def parser() -> argparse.ArgumentParser:
     work.set_defaults(run=_worker)
 
     cli_users.add_commands(commands)
+    contacts = commands.add_parser("contacts", help="coordonnées des déclarants").add_subparsers(
+        dest="action", required=True
+    )
+    contacts.add_parser("purge", help="effacer celles dont la durée de conservation est échue (le worker le fait "
+                        "chaque jour)").set_defaults(run=_contacts_purge)
     cli_open311.add_commands(commands)
 
     demo = commands.add_parser("demo", help="charger les périmètres et des signalements de démonstration")

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         "", description="Map background tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty: none."
     )
     tile_attribution: str = Field("", description="Attribution shown with the tiles (required by most providers).")
+    contact_retention_months: int = Field(
+        12, ge=1, le=120, description="Months a reporter's contact details are kept once the report is closed."
+    )
 
     smtp_host: str = Field("127.0.0.1", description="SMTP server for outgoing mail.")
     smtp_port: int = Field(25, gt=0, lt=65536)

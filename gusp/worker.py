@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker as SessionMaker
 
-from gusp import db, notify, states
+from gusp import db, notify, retention, states
 from gusp.config import Settings
 from gusp.models import OutboxMessage
 
@@ -173,7 +173,8 @@ def run_forever(
     batch: int = 20,
     digest_hour: int = DIGEST_HOUR,
 ) -> None:
-    """Send the outbox until `stop` is set, and queue the overdue digest once a day.
+    """Send the outbox until `stop` is set; once a day, queue the overdue digest and delete the
+    contact details past their retention period.
 
     A failing cycle (database down…) is logged and tried again after `poll_s`; a full batch is
     followed at once by the next one.
@@ -187,9 +188,13 @@ def run_forever(
             today = now.astimezone(tz).date()
             if digest_day != today and now.astimezone(tz).hour >= digest_hour:
                 queued = daily_digest(sessionmaker=sessionmaker, settings=settings, now=now, hour=digest_hour)
+                with sessionmaker() as session, db.transaction(session):
+                    purged = retention.purge_contacts(session=session, settings=settings)
                 digest_day = today
                 if queued:
                     log.info("overdue digest queued for %d coordinator(s)", queued)
+                if purged:
+                    log.info("contact details past their retention period deleted: %d", purged)
             result = send_pending(sessionmaker=sessionmaker, settings=settings, sender=sender, batch=batch)
             if result.processed:
                 log.info("outbox: %d sent, %d to retry, %d failed", result.sent, result.retried, result.failed)
