@@ -1,28 +1,106 @@
-"""The web pages served by the app (placeholder until the web issue): `/`, `/suivi/...`."""
+"""The web pages: plain HTML files from web/, the service worker at the root scope, front-end settings.
+
+The pages are static; their ES modules (web/static/js/) call the JSON API. Nothing here renders data.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse, RedirectResponse
+import json
 
-from gusp.config import PROJECT_DIR
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from gusp.config import PROJECT_DIR, Settings
 
 WEB_DIR = PROJECT_DIR / "web"
 
 router = APIRouter(include_in_schema=False)
 
+# Pages are small and change with each release: always revalidated, never stale after a deploy.
+_PAGE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+
+
+def _page(name: str, **headers: str) -> FileResponse:
+    return FileResponse(
+        WEB_DIR / name, media_type="text/html; charset=utf-8", headers={**_PAGE_HEADERS, **headers}
+    )
+
 
 @router.get("/")
-def home() -> FileResponse:
-    return FileResponse(WEB_DIR / "index.html", media_type="text/html; charset=utf-8")
+def report_page() -> FileResponse:
+    """Reporting a problem from a phone; works offline once visited."""
+    return _page("index.html")
 
 
 @router.get("/suivi")
-def follow_form(reference: str = Query("")) -> RedirectResponse:
-    """The follow form on the home page; until the follow page exists, the public JSON view."""
-    return RedirectResponse(f"/api/v1/reports/{reference.strip().upper()}", status_code=303)
+def follow_form(reference: str = Query("", max_length=64)) -> RedirectResponse:
+    """The follow form of the home page (a GET form) lands on the follow page of that reference."""
+    reference = reference.strip().upper()
+    return RedirectResponse(f"/suivi/{reference}" if reference else "/#suivre", status_code=303)
 
 
 @router.get("/suivi/{reference}")
-def follow(reference: str) -> RedirectResponse:
-    return RedirectResponse(f"/api/v1/reports/{reference.strip().upper()}", status_code=303)
+def follow_page(reference: str) -> FileResponse:
+    """The same page for every reference: it reads the public view from the API (no personal data there)."""
+    return _page("suivi.html")
+
+
+@router.get("/connexion")
+def sign_in_page() -> FileResponse:
+    return _page("connexion.html")
+
+
+@router.get("/reinitialiser")
+def password_reset_page() -> FileResponse:
+    """The link's token is in the query string: never leak it to another site through the Referer header."""
+    return _page("reinitialiser.html", **{"Referrer-Policy": "no-referrer"})
+
+
+@router.get("/gestion")
+def console_page() -> FileResponse:
+    """Triage console for coordinators; the same page shows a partner its own queue."""
+    return _page("gestion.html")
+
+
+@router.get("/partenaire")
+def partner_page() -> RedirectResponse:
+    return RedirectResponse("/gestion", status_code=303)
+
+
+@router.get("/carte")
+def group_map_page() -> FileResponse:
+    """The operational groups' map, printable in A4 and A3 landscape."""
+    return _page("carte.html")
+
+
+@router.get("/sw.js")
+def service_worker() -> FileResponse:
+    """At the root so that its scope covers `/` and `/suivi/…`; revalidated at each visit."""
+    return FileResponse(
+        WEB_DIR / "sw.js",
+        media_type="text/javascript; charset=utf-8",
+        headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"},
+    )
+
+
+def front_end_settings(settings: Settings) -> dict[str, object]:
+    """What the pages need to know of the settings; nothing secret."""
+    return {
+        "tileUrl": getattr(settings, "tile_url", ""),
+        "tileAttribution": getattr(settings, "tile_attribution", ""),
+        "maxPhotos": settings.max_photos,
+        "maxPhotoBytes": settings.max_photo_bytes,
+        "contactRetentionMonths": getattr(settings, "contact_retention_months", 12),
+    }
+
+
+@router.get("/config.js")
+def config_script(request: Request) -> Response:
+    """`window.GUSP_CONFIG`, loaded by every page before its modules (a classic script: no fetch to wait for)."""
+    body = json.dumps(front_end_settings(request.app.state.settings), ensure_ascii=False)
+    return Response(
+        f"window.GUSP_CONFIG = Object.freeze({body});\n",
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
+

@@ -1,0 +1,93 @@
+// GUSP service worker: the public pages open without network once visited.
+// Network first (fresh after each release), the cached copy when the network fails or takes too long.
+// Staff pages and staff data are never cached. Reports made offline wait in IndexedDB (the page sends them).
+
+const CACHE = "gusp-v1";
+const SLOW_NETWORK_MS = 4000;
+const FOLLOW_PAGE = "/suivi/_";
+const SHELL = [
+  "/",
+  FOLLOW_PAGE,
+  "/config.js",
+  "/static/gusp.css",
+  "/static/favicon.svg",
+  "/static/js/api.js",
+  "/static/js/dom.js",
+  "/static/js/follow.js",
+  "/static/js/forms.js",
+  "/static/js/icons.js",
+  "/static/js/map.js",
+  "/static/js/outbox.js",
+  "/static/js/photo_picker.js",
+  "/static/js/report.js",
+  "/static/js/store.js",
+  "/static/js/vocabulary.js",
+  "/static/js/waiting_list.js",
+  "/vendor/leaflet/dist/leaflet.js",
+  "/vendor/leaflet/dist/leaflet.css",
+  "/api/v1/categories",
+  "/api/v1/quartiers",
+];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    // One by one: a missing file must not prevent the others from being kept.
+    await Promise.all(SHELL.map((url) => cache.add(new Request(url, { cache: "reload" })).catch(() => {})));
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) if (name !== CACHE) await caches.delete(name);
+    await self.clients.claim();
+  })());
+});
+
+/** What this worker answers for, and under which cache key; null: left to the browser. */
+function cacheKey(url) {
+  if (url.origin !== self.location.origin) return null;
+  const path = url.pathname;
+  if (path === "/") return "/";
+  if (path.startsWith("/suivi/")) return FOLLOW_PAGE; // the same page for every reference
+  if (path === "/config.js" || path.startsWith("/static/")) return path;
+  if (path.startsWith("/vendor/leaflet")) return path;
+  if (path === "/api/v1/categories" || path === "/api/v1/quartiers") return path;
+  if (path.startsWith("/api/v1/reports/") && path !== "/api/v1/reports/nearby") return path; // public views
+  if (path.startsWith("/media/")) return path; // photos are immutable (content-addressed)
+  return null;
+}
+
+async function networkFirst(request, key) {
+  const cache = await caches.open(CACHE);
+  const network = fetch(request).then((response) => {
+    if (response.ok) cache.put(key, response.clone()).catch(() => {});
+    return response;
+  });
+  try {
+    const answer = await Promise.race([network, new Promise((resolve) => setTimeout(resolve, SLOW_NETWORK_MS))]);
+    if (answer) return answer;
+  } catch {
+    // no network: the cached copy below
+  }
+  return (await cache.match(key)) || network;
+}
+
+async function cacheFirst(request, key) {
+  const cache = await caches.open(CACHE);
+  const cached = await cache.match(key);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok) cache.put(key, response.clone()).catch(() => {});
+  return response;
+}
+
+self.addEventListener("fetch", (event) => {
+  const { request } = event;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  const key = cacheKey(url);
+  if (!key) return;
+  event.respondWith(key.startsWith("/media/") ? cacheFirst(request, key) : networkFirst(request, key));
+});
