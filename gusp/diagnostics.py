@@ -22,7 +22,7 @@ from shapely.geometry import shape
 from sqlalchemy import Select, false, func, select, text, true
 from sqlalchemy.orm import Session
 
-from gusp import access, db, errors, intake, photos, schemas, states
+from gusp import access, errors, intake, photos, schemas, states
 from gusp.config import Settings
 from gusp.geo import attribution
 from gusp.models import Partner, Quartier, Report, User, UserQuartier
@@ -222,15 +222,7 @@ def _positive_photos(*, session: Session, settings: Settings, data: FindingCreat
         raise errors.Unprocessable(
             "hors_territoire", "Ce lieu est en dehors du territoire couvert par le service : vérifiez la position.",
             field="location")
-    processed = []
-    for index, upload in enumerate(uploads):
-        upload.seek(0)
-        try:
-            processed.append(photos.process(upload, settings=settings, field="photos"))
-        except errors.GuspError as error:
-            error.details.setdefault("index", index)
-            raise
-    return processed
+    return intake.process_uploads(uploads, settings=settings)
 
 
 def _store_photos(*, session: Session, storage: PhotoStorage, finding: DiagnosticFinding,
@@ -245,11 +237,7 @@ def _store_photos(*, session: Session, storage: PhotoStorage, finding: Diagnosti
         ))
     session.flush()
     session.refresh(finding)
-    for photo in processed:
-        for rendition in (photo.display, photo.thumbnail):
-            db.advisory_xact_lock(session, f"photo:{rendition.key}")  # the same lock as intake's
-            if storage.put(rendition.key, rendition.data):
-                db.on_rollback(session, lambda key=rendition.key: storage.delete(key))
+    intake.store_files(session=session, storage=storage, processed=processed)
 
 
 def findings(*, session: Session, diagnostic: Diagnostic) -> list[DiagnosticFinding]:

@@ -61,7 +61,7 @@ def create_report(
             "Ce lieu est en dehors du territoire couvert par le service : vérifiez la position.",
             field="location",
         )
-    processed = [_process(upload, settings=settings, index=i) for i, upload in enumerate(uploads)]
+    processed = process_uploads(uploads, settings=settings)
 
     if idempotency_key:
         # A phone may resend while its first attempt is still running: serialise on the key.
@@ -155,13 +155,17 @@ def _replay(session: Session, key: str, fingerprint: str | None) -> Report | Non
     return report
 
 
-def _process(upload: BinaryIO, *, settings: Settings, index: int) -> photos.ProcessedPhoto:
-    upload.seek(0)
-    try:
-        return photos.process(upload, settings=settings, field="photos")
-    except errors.GuspError as error:
-        error.details.setdefault("index", index)
-        raise
+def process_uploads(uploads: Sequence[BinaryIO], *, settings: Settings) -> list[photos.ProcessedPhoto]:
+    """Decode every photo before anything is written; a refusal names the photo by its index."""
+    processed = []
+    for index, upload in enumerate(uploads):
+        upload.seek(0)
+        try:
+            processed.append(photos.process(upload, settings=settings, field="photos"))
+        except errors.GuspError as error:
+            error.details.setdefault("index", index)
+            raise
+    return processed
 
 
 def _reference(session: Session, created_at: datetime, tz: ZoneInfo) -> str:
@@ -253,11 +257,7 @@ def add_photos(
     now: datetime,
     kind: str = "signalement",
 ) -> None:
-    """Attach processed photos: rows first, files last; each new file is removed if the transaction fails.
-
-    Files are shared by content hash: the advisory lock, held until commit or rollback, keeps a
-    concurrent intake from reusing a file that a failing one is about to remove.
-    """
+    """Attach processed photos to a report: rows first, files last (`store_files`)."""
     first = len(report.photos)
     for offset, photo in enumerate(processed):
         session.add(
@@ -277,6 +277,15 @@ def add_photos(
         )
     session.flush()
     session.refresh(report)
+    store_files(session=session, storage=storage, processed=processed)
+
+
+def store_files(*, session: Session, storage: PhotoStorage, processed: Sequence[photos.ProcessedPhoto]) -> None:
+    """Write the files of photos whose rows are flushed; each new file is removed if the transaction fails.
+
+    Files are shared by content hash: the advisory lock, held until commit or rollback, keeps a
+    concurrent writer from reusing a file that a failing one is about to remove.
+    """
     for photo in processed:
         for rendition in (photo.display, photo.thumbnail):
             db.advisory_xact_lock(session, f"photo:{rendition.key}")
