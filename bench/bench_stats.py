@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import text
 
-from gusp import accounts, db, demo_bulk, migrate, stats, stats_delays, stats_places
+from gusp import credentials, db, demo_bulk, migrate, stats, stats_delays, stats_places
 from gusp.config import Settings
 from gusp.geo import perimeters
 from gusp.models import User
@@ -87,7 +87,7 @@ def main() -> int:
                         password_hash="!", active=True)
             session.add(user)
             session.flush()
-            token, _ = accounts.create_api_token(session=session, user=user, name="bench")
+            token, _ = credentials.create_api_token(session=session, user=user, name="bench")
             versions = session.execute(text("SELECT version(), postgis_lib_version()")).one()
 
         engine = db.make_engine(url)

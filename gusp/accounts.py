@@ -1,4 +1,5 @@
-"""Staff accounts: passwords, sign-in with throttling, web sessions, API tokens, reset links.
+"""Staff accounts: passwords, sign-in with throttling, web sessions (tokens and reset links:
+`gusp.credentials`).
 
 Every secret handed to a client (session id, API token, reset link) is random, shown once and
 stored as a SHA-256 hash only: a copy of the database lets nobody in. Services flush; the caller
@@ -19,13 +20,13 @@ from zoneinfo import ZoneInfo
 
 import argon2
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gusp import db, errors, states
 from gusp.config import Settings
-from gusp.models import ApiToken, LoginFailure, Partner, PasswordReset, Quartier, User, UserQuartier, UserSession
+from gusp.models import LoginFailure, Partner, PasswordReset, Quartier, User, UserQuartier, UserSession
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 1024
@@ -303,111 +304,6 @@ def close_session(*, session: Session, cookie_value: str) -> None:
 
 def close_user_sessions(*, session: Session, user: User) -> None:
     session.execute(delete(UserSession).where(UserSession.user_id == user.id))
-
-
-# --- API tokens --------------------------------------------------------------------------------
-
-
-def create_api_token(*, session: Session, user: User, name: str) -> tuple[str, ApiToken]:
-    """A personal token for a machine client; its value is returned here and never again."""
-    label = " ".join(name.split())
-    if not label or len(label) > 200:
-        raise errors.Unprocessable("nom_invalide", "Donnez au jeton un nom de 1 à 200 caractères.", field="name")
-    value = TOKEN_PREFIX + "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(TOKEN_RANDOM_CHARS))
-    row = ApiToken(
-        user_id=user.id, name=label, token_hash=_digest(value), prefix=value[:TOKEN_SHOWN_CHARS], created_at=_now()
-    )
-    session.add(row)
-    session.flush()
-    return value, row
-
-
-def resolve_api_token(*, session: Session, value: str) -> tuple[User, ApiToken] | None:
-    """The active user behind a token that is neither revoked nor malformed."""
-    if not value.startswith(TOKEN_PREFIX) or len(value) != len(TOKEN_PREFIX) + TOKEN_RANDOM_CHARS:
-        return None
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(value))).first()
-    if row is None or row.revoked_at is not None:
-        return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
-        return None
-    now = _now()
-    if row.last_used_at is None or now - row.last_used_at >= _TOUCH_EVERY:
-        row.last_used_at = now
-        session.flush()
-    return user, row
-
-
-def list_api_tokens(*, session: Session, user: User) -> list[ApiToken]:
-    return list(
-        session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc()))
-    )
-
-
-def revoke_api_token(*, session: Session, user: User, token_id: int) -> ApiToken:
-    """Revoke one of the user's own tokens; revoking twice is harmless."""
-    row = session.get(ApiToken, token_id)
-    if row is None or row.user_id != user.id:
-        raise errors.NotFound("jeton_introuvable", f"Vous n'avez pas de jeton d'API n° {token_id}.")
-    if row.revoked_at is None:
-        row.revoked_at = _now()
-        session.flush()
-    return row
-
-
-# --- password reset ----------------------------------------------------------------------------
-
-
-def request_password_reset(*, session: Session, settings: Settings, email: str) -> str | None:
-    """The raw token to mail, or None (unknown or inactive address, too many requests).
-
-    The caller answers the same either way. A new link supersedes the previous ones (marked used).
-    """
-    user = user_by_email(session=session, email=email)
-    if user is None or not user.active:
-        return None
-    db.advisory_xact_lock(session, f"gusp-reset:{user.id}")
-    now = _now()
-    window = timedelta(minutes=settings.password_reset_minutes)
-    recent = session.scalar(
-        select(func.count())
-        .select_from(PasswordReset)
-        .where(PasswordReset.user_id == user.id, PasswordReset.created_at > now - window)
-    )
-    if recent >= RESETS_PER_WINDOW:
-        return None
-    session.execute(
-        update(PasswordReset)
-        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
-        .values(used_at=now)
-    )
-    token = secrets.token_urlsafe(32)
-    session.add(PasswordReset(token_hash=_digest(token), user_id=user.id, created_at=now, expires_at=now + window))
-    session.flush()
-    return token
-
-
-def reset_password(*, session: Session, settings: Settings, token: str, new_password: str) -> User:
-    """Set a new password from a mailed link: once, before expiry; every session is closed."""
-    row = None
-    if token and len(token) <= _MAX_SECRET_CHARS:
-        row = session.scalars(
-            select(PasswordReset)
-            .where(PasswordReset.token_hash == _digest(token))
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).first()
-    user = session.get(User, row.user_id) if row is not None else None
-    if row is None or row.used_at is not None or _now() >= row.expires_at or user is None or not user.active:
-        raise errors.BadRequest(
-            "lien_invalide", "Ce lien de réinitialisation n'est pas ou plus valable : demandez-en un nouveau."
-        )
-    user.password_hash = hash_password(new_password)  # a refused password leaves the link usable
-    row.used_at = _now()
-    close_user_sessions(session=session, user=user)
-    session.flush()
-    return user
 
 
 # --- housekeeping ------------------------------------------------------------------------------

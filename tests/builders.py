@@ -11,7 +11,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gusp import accounts, intake, schemas, storage
+from gusp import accounts, credentials, intake, schemas, storage
 from gusp.config import Settings
 from gusp.models import Quartier, Report, User, UserQuartier
 
@@ -83,7 +83,7 @@ def staff(session: Session, role: str = "coordinateur", *, partner_id: int | Non
     session.add(user)
     session.flush()
     session.add_all(UserQuartier(user_id=user.id, quartier_id=q) for q in quartier_ids)
-    token, _ = accounts.create_api_token(session=session, user=user, name="tests")
+    token, _ = credentials.create_api_token(session=session, user=user, name="tests")
     return user, {"Authorization": f"Bearer {token}"}
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gusp import accounts, cli_users, db, errors
+from gusp import accounts, cli_users, credentials, db, errors
 from gusp.config import Settings
 from gusp.models import LoginFailure, Partner, PasswordReset, Quartier, User, UserSession
 
@@ -310,48 +310,48 @@ def test_closed_session_no_longer_resolves(session, settings):
 
 def test_api_token_is_shown_once_and_stored_hashed(session):
     user = make_user(session)
-    value, row = accounts.create_api_token(session=session, user=user, name="  Import   SIG ")
+    value, row = credentials.create_api_token(session=session, user=user, name="  Import   SIG ")
     assert value.startswith("gusp_") and len(value) == 45 and value[5:].isalnum()
     assert row.name == "Import SIG"
     assert row.prefix == value[:12]
     assert row.token_hash == hashlib.sha256(value.encode()).hexdigest()
     assert value not in {row.token_hash, row.prefix}
-    assert accounts.resolve_api_token(session=session, value=value) == (user, row)
+    assert credentials.resolve_api_token(session=session, value=value) == (user, row)
     assert row.last_used_at is not None
 
 
 def test_revoked_or_malformed_tokens_are_refused(session):
     user = make_user(session)
-    value, row = accounts.create_api_token(session=session, user=user, name="robot")
-    assert accounts.revoke_api_token(session=session, user=user, token_id=row.id).revoked_at is not None
-    assert accounts.resolve_api_token(session=session, value=value) is None
-    assert accounts.resolve_api_token(session=session, value="gusp_" + "a" * 40) is None
-    assert accounts.resolve_api_token(session=session, value="autre chose") is None
+    value, row = credentials.create_api_token(session=session, user=user, name="robot")
+    assert credentials.revoke_api_token(session=session, user=user, token_id=row.id).revoked_at is not None
+    assert credentials.resolve_api_token(session=session, value=value) is None
+    assert credentials.resolve_api_token(session=session, value="gusp_" + "a" * 40) is None
+    assert credentials.resolve_api_token(session=session, value="autre chose") is None
 
 
 def test_tokens_of_deactivated_users_are_refused(session):
     user = make_user(session)
-    value, _ = accounts.create_api_token(session=session, user=user, name="robot")
+    value, _ = credentials.create_api_token(session=session, user=user, name="robot")
     user.active = False
     session.flush()
-    assert accounts.resolve_api_token(session=session, value=value) is None
+    assert credentials.resolve_api_token(session=session, value=value) is None
 
 
 def test_only_ones_own_token_can_be_revoked(session):
     owner = make_user(session)
     other = make_user(session, email="autre@ville.example.fr")
-    _, row = accounts.create_api_token(session=session, user=owner, name="robot")
+    _, row = credentials.create_api_token(session=session, user=owner, name="robot")
     with pytest.raises(errors.NotFound) as refused:
-        accounts.revoke_api_token(session=session, user=other, token_id=row.id)
+        credentials.revoke_api_token(session=session, user=other, token_id=row.id)
     assert refused.value.code == "jeton_introuvable"
     assert row.revoked_at is None
-    assert [t.id for t in accounts.list_api_tokens(session=session, user=owner)] == [row.id]
-    assert accounts.list_api_tokens(session=session, user=other) == []
+    assert [t.id for t in credentials.list_api_tokens(session=session, user=owner)] == [row.id]
+    assert credentials.list_api_tokens(session=session, user=other) == []
 
 
 def test_token_needs_a_name(session):
     with pytest.raises(errors.Unprocessable) as refused:
-        accounts.create_api_token(session=session, user=make_user(session), name="   ")
+        credentials.create_api_token(session=session, user=make_user(session), name="   ")
     assert refused.value.code == "nom_invalide"
 
 
@@ -359,13 +359,13 @@ def test_token_needs_a_name(session):
 
 
 def reset(session, settings, token, password="un tout nouveau mot de passe"):
-    return accounts.reset_password(session=session, settings=settings, token=token, new_password=password)
+    return credentials.reset_password(session=session, settings=settings, token=token, new_password=password)
 
 
 def test_reset_link_works_once_and_closes_sessions(session, settings):
     user = make_user(session)
     cookie, _ = accounts.open_session(session=session, settings=settings, user=user)
-    token = accounts.request_password_reset(session=session, settings=settings, email="AGENT@ville.example.fr")
+    token = credentials.request_password_reset(session=session, settings=settings, email="AGENT@ville.example.fr")
     stored = session.scalars(select(PasswordReset)).one()
     assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert stored.expires_at - stored.created_at == timedelta(minutes=settings.password_reset_minutes)
@@ -380,7 +380,7 @@ def test_reset_link_works_once_and_closes_sessions(session, settings):
 
 def test_expired_reset_link_is_refused(session, settings):
     make_user(session)
-    token = accounts.request_password_reset(session=session, settings=settings, email="agent@ville.example.fr")
+    token = credentials.request_password_reset(session=session, settings=settings, email="agent@ville.example.fr")
     session.scalars(select(PasswordReset)).one().expires_at = datetime.now(UTC) - timedelta(seconds=1)
     session.flush()
     with pytest.raises(errors.BadRequest) as refused:
@@ -392,7 +392,7 @@ def test_expired_reset_link_is_refused(session, settings):
 
 def test_refused_new_password_keeps_the_link_usable(session, settings):
     make_user(session)
-    token = accounts.request_password_reset(session=session, settings=settings, email="agent@ville.example.fr")
+    token = credentials.request_password_reset(session=session, settings=settings, email="agent@ville.example.fr")
     with pytest.raises(errors.Unprocessable) as refused:
         reset(session, settings, token, "court")
     assert refused.value.code == "mot_de_passe_trop_court"
@@ -400,16 +400,16 @@ def test_refused_new_password_keeps_the_link_usable(session, settings):
 
 
 def test_reset_for_unknown_or_inactive_address_gives_nothing(session, settings):
-    assert accounts.request_password_reset(session=session, settings=settings, email="inconnu@ville.example.fr") is None
+    assert credentials.request_password_reset(session=session, settings=settings, email="inconnu@ville.example.fr") is None
     make_user(session).active = False
     session.flush()
-    assert accounts.request_password_reset(session=session, settings=settings, email="agent@ville.example.fr") is None
+    assert credentials.request_password_reset(session=session, settings=settings, email="agent@ville.example.fr") is None
 
 
 def test_new_reset_link_supersedes_the_old_and_requests_are_limited(session, settings):
     make_user(session)
     tokens = [
-        accounts.request_password_reset(session=session, settings=settings, email="agent@ville.example.fr")
+        credentials.request_password_reset(session=session, settings=settings, email="agent@ville.example.fr")
         for _ in range(accounts.RESETS_PER_WINDOW + 1)
     ]
     assert None not in tokens[:-1] and tokens[-1] is None

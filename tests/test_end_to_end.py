@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from gusp import accounts, db, partners, worker
+from gusp import accounts, credentials, db, partners, worker
 from gusp.api.main import create_app
 from gusp.models import Report
 from tests import builders, builders_routing, smtp
@@ -27,7 +27,7 @@ def test_from_intake_to_the_residents_mail(committed_settings, smtp_server):
         for role, partner_id in (("coordinateur", None), ("partenaire", bailleur.id)):
             user = accounts.create_user(session=session, email=f"{role}@aix.example", full_name=role.title(),
                                         password="un mot de passe assez long", role=role, partner_id=partner_id)
-            tokens[role] = {"Authorization": f"Bearer {accounts.create_api_token(session=session, user=user, name='e2e')[0]}"}
+            tokens[role] = {"Authorization": f"Bearer {credentials.create_api_token(session=session, user=user, name='e2e')[0]}"}
     engine = db.make_engine(settings.database_url)
     sessions = db.make_sessionmaker(engine)
     sender = worker.SmtpSender(settings)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from gusp import accounts, db, errors, schemas
+from gusp import accounts, credentials, db, errors, schemas
 from gusp.api import auth_deps, deps
 from gusp.models import ApiToken, User
 
@@ -187,7 +187,7 @@ def request_password_reset(data: ResetRequestIn, session: deps.SessionDep, setti
     """Always 202 with the same body: the answer must not tell whether an account exists."""
     try:
         with db.transaction(session):
-            token = accounts.request_password_reset(session=session, settings=settings, email=data.email)
+            token = credentials.request_password_reset(session=session, settings=settings, email=data.email)
             if token is not None:
                 # Imported here: the rest of sign-in does not depend on mail.
                 from gusp import notify
@@ -219,7 +219,7 @@ def request_password_reset(data: ResetRequestIn, session: deps.SessionDep, setti
 def confirm_password_reset(data: ResetConfirmIn, session: deps.SessionDep, settings: deps.SettingsDep) -> Response:
     """Single-use link; every session of the account is closed."""
     with db.transaction(session):
-        accounts.reset_password(session=session, settings=settings, token=data.token, new_password=data.password)
+        credentials.reset_password(session=session, settings=settings, token=data.token, new_password=data.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -240,14 +240,14 @@ def create_token(
             "session_requise", "Un jeton d'API se crée depuis une session ouverte avec mot de passe."
         )
     with db.transaction(session):
-        value, row = accounts.create_api_token(session=session, user=principal.user, name=data.name)
+        value, row = credentials.create_api_token(session=session, user=principal.user, name=data.name)
     response.headers.update(_NO_STORE)
     return TokenCreated(**_token_read(row).model_dump(), token=value)
 
 
 @router.get("/tokens", response_model=TokenList, responses={401: _ERROR}, summary="Mes jetons d'API")
 def list_tokens(user: auth_deps.CurrentUser, session: deps.SessionDep) -> TokenList:
-    rows = accounts.list_api_tokens(session=session, user=user)
+    rows = credentials.list_api_tokens(session=session, user=user)
     return TokenList(data=[_token_read(r) for r in rows], count=len(rows))
 
 
@@ -260,5 +260,5 @@ def list_tokens(user: auth_deps.CurrentUser, session: deps.SessionDep) -> TokenL
 )
 def revoke_token(token_id: int, user: auth_deps.CurrentUser, session: deps.SessionDep) -> Response:
     with db.transaction(session):
-        accounts.revoke_api_token(session=session, user=user, token_id=token_id)
+        credentials.revoke_api_token(session=session, user=user, token_id=token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -17,7 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from gusp import accounts, db, errors, states
+from gusp import accounts, credentials, db, errors, states
 from gusp.api import deps
 from gusp.models import ApiToken, User, UserSession
 
@@ -64,7 +64,7 @@ def get_principal(request: Request, session: deps.SessionDep, settings: deps.Set
         if scheme.lower() != "bearer" or not value.strip():
             raise _not_signed_in("En-tête Authorization invalide : attendu « Bearer <jeton d'API> ».")
         with db.transaction(session):
-            found = accounts.resolve_api_token(session=session, value=value.strip())
+            found = credentials.resolve_api_token(session=session, value=value.strip())
         if found is None:
             raise _not_signed_in("Jeton d'API invalide ou révoqué.")
         return Principal(user=found[0], api_token=found[1], write=write)

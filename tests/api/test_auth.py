@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from gusp import accounts
+from gusp import accounts, credentials
 from gusp.api import auth_deps
 from gusp.models import ApiToken, LoginFailure, PasswordReset, Report, User, UserSession
 from tests import builders
@@ -151,7 +151,7 @@ def test_throttling_per_ip(app, user, settings):
 
 def test_inactive_user_is_refused(client, user, session):
     assert sign_in(client).status_code == 200
-    value, _ = accounts.create_api_token(session=session, user=user, name="robot")
+    value, _ = credentials.create_api_token(session=session, user=user, name="robot")
     user.active = False
     session.flush()
     assert_error(client.get("/api/v1/auth/me"), 401, "non_authentifie")
@@ -247,8 +247,8 @@ def test_public_report_form_files_as_the_agent_only_with_the_csrf_token(client, 
 
 
 def test_bearer_token_writes_without_csrf(client, user, session):
-    value, _ = accounts.create_api_token(session=session, user=user, name="robot")
-    _, spare = accounts.create_api_token(session=session, user=user, name="autre")
+    value, _ = credentials.create_api_token(session=session, user=user, name="robot")
+    _, spare = credentials.create_api_token(session=session, user=user, name="autre")
     bearer = {"Authorization": f"Bearer {value}"}
     assert client.post("/test-auth/write", headers=bearer).json() == {"email": EMAIL}
     assert client.delete(f"/api/v1/auth/tokens/{spare.id}", headers=bearer).status_code == 204
@@ -297,7 +297,7 @@ def test_tokens_are_shown_once_stored_hashed_and_revocable(client, user, session
 
 
 def test_a_token_cannot_mint_tokens(client, user, session):
-    value, _ = accounts.create_api_token(session=session, user=user, name="robot")
+    value, _ = credentials.create_api_token(session=session, user=user, name="robot")
     response = client.post("/api/v1/auth/tokens", json={"name": "clone"}, headers={"Authorization": f"Bearer {value}"})
     assert_error(response, 403, "session_requise")
 
@@ -305,7 +305,7 @@ def test_a_token_cannot_mint_tokens(client, user, session):
 def test_someone_elses_token_is_not_found(client, user, session):
     other = accounts.create_user(session=session, email="autre@ville.example.fr", full_name="Autre",
                                  password=PASSWORD, role="agent")
-    _, row = accounts.create_api_token(session=session, user=other, name="robot")
+    _, row = credentials.create_api_token(session=session, user=other, name="robot")
     csrf = {"X-CSRF-Token": sign_in(client).json()["csrf_token"]}
     assert_error(client.delete(f"/api/v1/auth/tokens/{row.id}", headers=csrf), 404, "jeton_introuvable")
 

@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from gusp import accounts, db
+from gusp import accounts, credentials, db
 from gusp.models import Report
 from tests import builders
 from tests.web import photos_web
@@ -175,7 +175,7 @@ def _reset_link_token(settings) -> str:
     with db.command_session(settings.database_url) as session:
         accounts.create_user(session=session, email="oubli@gusp.example", full_name="Odile Oubli", password=PASSWORD,
                              role="agent")
-        return accounts.request_password_reset(session=session, settings=settings, email="oubli@gusp.example")
+        return credentials.request_password_reset(session=session, settings=settings, email="oubli@gusp.example")
 
 
 def test_password_reset_page(pages, live_server):
