@@ -17,7 +17,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from gusp.api.main import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True,
+                forwarded_allow_ips=args.forwarded_allow_ips)
     return 0
 
 
@@ -119,6 +120,9 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="servir l'application web et l'API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1",
+                       help="adresses des mandataires inverses dont on croit les en-têtes X-Forwarded-* "
+                            "(la limite de connexions par IP en dépend)")
     serve.set_defaults(run=_serve)
 
     database = commands.add_parser("db", help="base de données").add_subparsers(dest="action", required=True)
