@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, func, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, func, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -84,26 +84,27 @@ def advisory_xact_lock(session: Session, key: str) -> None:
     session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
 
 
-def ensure_database(url: str) -> bool:
-    """Create the database named in `url` if it does not exist; True when created."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+@contextmanager
+def _server(url: str) -> Iterator[Connection]:
+    """An autocommit connection to the server's `postgres` database, to create or drop another."""
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database})
-            if exists:
-                return False
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-            return True
+            yield conn
     finally:
         admin.dispose()
+
+
+def ensure_database(url: str) -> bool:
+    """Create the database named in `url` if it does not exist; True when created."""
+    name = make_url(url).database
+    with _server(url) as conn:
+        if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            return False
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return True
 
 
 def drop_database(url: str) -> None:
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with _server(url) as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))

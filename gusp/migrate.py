@@ -9,7 +9,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
 
 from gusp import categories, db
 from gusp.config import Settings
@@ -24,15 +23,9 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(*, settings: Settings, engine: Engine | None = None) -> None:
+def upgrade(*, settings: Settings) -> None:
     """Create the database if missing, migrate to head, then seed the categories file."""
     db.ensure_database(settings.database_url)
     command.upgrade(alembic_config(settings.database_url), "head")
-    own_engine = engine is None
-    engine = engine or db.make_engine(settings.database_url)
-    try:
-        with db.make_sessionmaker(engine)() as session, db.transaction(session):
-            categories.seed(session=session, path=settings.categories_file)
-    finally:
-        if own_engine:
-            engine.dispose()
+    with db.command_session(settings.database_url) as session:
+        categories.seed(session=session, path=settings.categories_file)

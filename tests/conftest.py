@@ -39,12 +39,17 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     )
 
 
+def _prepare(settings: Settings) -> None:
+    """Create and migrate the database as production does, then load the real perimeters."""
+    migrate.upgrade(settings=settings)
+    with db.command_session(settings.database_url) as session:
+        perimeters.load(session=session, path=settings.perimeters_file)
+
+
 @pytest.fixture(scope="session")
 def engine(base_settings: Settings) -> Iterator[Engine]:
-    migrate.upgrade(settings=base_settings)
+    _prepare(base_settings)
     engine = db.make_engine(base_settings.database_url)
-    with db.make_sessionmaker(engine)() as session, db.transaction(session):
-        perimeters.load(session=session, path=base_settings.perimeters_file)
     yield engine
     engine.dispose()
     db.drop_database(base_settings.database_url)
@@ -84,13 +89,7 @@ def committed_settings(base_settings: Settings, tmp_path: Path) -> Iterator[Sett
     settings = base_settings.model_copy(
         update={"database_url": url.render_as_string(hide_password=False), "media_dir": tmp_path / "media"}
     )
-    migrate.upgrade(settings=settings)
-    engine = db.make_engine(settings.database_url)
-    try:
-        with db.make_sessionmaker(engine)() as session, db.transaction(session):
-            perimeters.load(session=session, path=settings.perimeters_file)
-    finally:
-        engine.dispose()
+    _prepare(settings)
     yield settings
     db.drop_database(settings.database_url)
 
