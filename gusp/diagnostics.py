@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 
 from gusp import access, errors, intake, photos, schemas, states
 from gusp.config import Settings
-from gusp.geo import attribution
 from gusp.models import Partner, Quartier, Report, User, UserQuartier
 from gusp.models.diagnostics import (
     Diagnostic,
@@ -217,11 +216,7 @@ def _positive_photos(*, session: Session, settings: Settings, data: FindingCreat
             "trop_de_photos", f"Vous pouvez joindre au plus {settings.max_photos} photos.", field="photos"))
     if problems:
         raise errors.InvalidFields(problems)
-    if not attribution.in_service_area(session=session, lat=data.lat, lon=data.lon,
-                                       margin_m=settings.service_area_margin_m):
-        raise errors.Unprocessable(
-            "hors_territoire", "Ce lieu est en dehors du territoire couvert par le service : vérifiez la position.",
-            field="location")
+    intake.require_in_territory(session=session, settings=settings, lat=data.lat, lon=data.lon)
     return intake.process_uploads(uploads, settings=settings)
 
 

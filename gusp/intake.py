@@ -53,14 +53,7 @@ def create_report(
     fingerprint = _fingerprint(data, uploads) if idempotency_key else None
     if idempotency_key and (existing := _replay(session, idempotency_key, fingerprint)):
         return existing, True
-    if not attribution.in_service_area(
-        session=session, lat=data.lat, lon=data.lon, margin_m=settings.service_area_margin_m
-    ):
-        raise errors.Unprocessable(
-            "hors_territoire",
-            "Ce lieu est en dehors du territoire couvert par le service : vérifiez la position.",
-            field="location",
-        )
+    require_in_territory(session=session, settings=settings, lat=data.lat, lon=data.lon)
     processed = process_uploads(uploads, settings=settings)
 
     if idempotency_key:
@@ -94,6 +87,16 @@ def create_report(
         session.flush()
     notify.report_received(session=session, settings=settings, report=report)
     return report, False
+
+
+def require_in_territory(*, session: Session, settings: Settings, lat: float, lon: float) -> None:
+    """Refuse a place outside the service area (422 `hors_territoire`): a wrong GPS fix, usually."""
+    if not attribution.in_service_area(session=session, lat=lat, lon=lon, margin_m=settings.service_area_margin_m):
+        raise errors.Unprocessable(
+            "hors_territoire",
+            "Ce lieu est en dehors du territoire couvert par le service : vérifiez la position.",
+            field="location",
+        )
 
 
 def check_idempotency_key(key: str | None) -> None:
