@@ -7,10 +7,11 @@ Run: .venv/bin/python bench/bench_api.py [--seconds 20] [--clients 4]
 
 from __future__ import annotations
 
+import common  # bench/common.py, beside this script
+
 import argparse
 import io
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -18,7 +19,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -70,11 +70,6 @@ def run_load(url: str, *, seconds: float, clients: int, photo: bytes | None) -> 
     return len(latencies), latencies
 
 
-def machine() -> str:
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=20)
@@ -82,7 +77,7 @@ def main() -> int:
     args = parser.parse_args()
 
     base = Settings()
-    url = base.database_url.rsplit("/", 1)[0] + f"/gusp_bench_{uuid.uuid4().hex[:8]}"
+    url = common.scratch_url(base.database_url)
     media = tempfile.mkdtemp(prefix="gusp-bench-media-")
     settings = base.model_copy(update={"database_url": url, "media_dir": Path(media)})
     migrate.upgrade(settings=settings)
@@ -102,7 +97,7 @@ def main() -> int:
             except httpx.TransportError:
                 time.sleep(0.1)
         photo = phone_photo()
-        print(f"Machine: {machine()}")
+        print(f"Machine: {common.machine()}")
         print(f"Server: one uvicorn process; {args.clients} client threads for {args.seconds:.0f} s each run")
         print(f"Photo: 4000x3000 JPEG, {len(photo) / 1e6:.1f} MB\n")
         print("| run | reports | reports/s | median ms | p95 ms |")

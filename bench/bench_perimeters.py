@@ -10,22 +10,20 @@ its peak RSS is its own; a scratch database is created, migrated and dropped.
 
 from __future__ import annotations
 
+import common  # bench/common.py, beside this script
+
 import argparse
 import json
 import math
 import multiprocessing
-import os
-import platform
 import random
 import resource
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from gusp import db, migrate
 from gusp.config import Settings
@@ -161,28 +159,14 @@ def bench_queries(url: str, points: int) -> None:
     print(f"PostgreSQL: {versions[0].split(',')[0]}; PostGIS {versions[1]}")
 
 
-def machine() -> str:
-    model = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    python = f"Python {platform.python_version()}, {platform.system()}"
-    return f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB RAM, {python}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", type=int, default=1600)
     parser.add_argument("--points", type=int, default=1000)
     args = parser.parse_args()
     base = Settings()
-    url = make_url(base.database_url).set(database=f"gusp_bench_{uuid.uuid4().hex[:8]}").render_as_string(False)
-    print(f"Machine: {machine()}")
+    url = common.scratch_url(base.database_url)
+    print(f"Machine: {common.machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson"
         started = time.perf_counter()

@@ -11,6 +11,8 @@ stripped, quality 85.
 
 from __future__ import annotations
 
+import common  # bench/common.py, beside this script
+
 import argparse
 import io
 import json
@@ -171,11 +173,7 @@ def machine() -> list[str]:
     from PIL import __version__ as pillow_version
     from PIL import features
 
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
+    cpu = common.cpu_model()
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:

@@ -11,14 +11,14 @@ Run: .venv/bin/python bench/bench_stats.py [--size 1000000] [--runs 5]
 
 from __future__ import annotations
 
+import common  # bench/common.py, beside this script
+
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -44,14 +44,6 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 BARE = "SELECT quartier_id, category_code, count(*) FROM reports GROUP BY 1, 2"
 
 
-def machine() -> str:
-    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-    meminfo = Path("/proc/meminfo").read_text().splitlines()
-    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
-    memory = next((int(line.split()[1]) // 1024 // 1024 for line in meminfo if line.startswith("MemTotal")), 0)
-    return f"{cpu}, {os.cpu_count()} cores, {memory} GiB, Python {platform.python_version()}"
-
-
 def timed(runs: int, work: Callable[[], object]) -> tuple[float, float]:
     """Median and minimum in ms, after one warm-up run."""
     work()
@@ -70,7 +62,7 @@ def main() -> int:
     args = parser.parse_args()
 
     base = Settings()
-    url = base.database_url.rsplit("/", 1)[0] + f"/gusp_bench_{uuid.uuid4().hex[:8]}"
+    url = common.scratch_url(base.database_url)
     settings = base.model_copy(update={"database_url": url})
     migrate.upgrade(settings=settings)
     server = None
@@ -147,7 +139,7 @@ def main() -> int:
             ("overdue against deadlines", service(stats_delays.deadlines), "/api/v1/stats/overdue"),
             ("hotspots (DBSCAN 50 m, 3 reports)", service(stats_places.hotspots), "/api/v1/stats/hotspots"),
         ]
-        print(f"Machine: {machine()}")
+        print(f"Machine: {common.machine()}")
         print(f"Database: {versions[0].split(' on ')[0]}, PostGIS {versions[1]}")
         print(f"Data: {total:,} reports generated in {generation:.0f} s "
               f"({result.seconds:.0f} s for the rows and events, then VACUUM ANALYZE); "

@@ -1,0 +1,32 @@
+"""What every benchmark prints and needs: the machine it ran on, a scratch database of its own."""
+
+from __future__ import annotations
+
+import os
+import platform
+import uuid
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def machine() -> str:
+    """CPU model, cores, memory and Python: the line recorded beside the figures."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu_model()}, {os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}"
+
+
+def scratch_url(database_url: str) -> str:
+    """The URL of a new database on the same server, for one benchmark run (dropped after)."""
+    url = make_url(database_url).set(database=f"gusp_bench_{uuid.uuid4().hex[:8]}")
+    return url.render_as_string(hide_password=False)
