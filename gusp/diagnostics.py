@@ -224,12 +224,7 @@ def _store_photos(*, session: Session, storage: PhotoStorage, finding: Diagnosti
                   processed: Sequence[photos.ProcessedPhoto]) -> None:
     """As intake stores report photos: rows first, files last, each new file removed again on rollback."""
     for position, photo in enumerate(processed):
-        session.add(DiagnosticPhoto(
-            finding_id=finding.id, position=position, display_key=photo.display.key,
-            thumbnail_key=photo.thumbnail.key, width=photo.display.width, height=photo.display.height,
-            thumbnail_width=photo.thumbnail.width, thumbnail_height=photo.thumbnail.height,
-            source_format=photo.source_format,
-        ))
+        session.add(DiagnosticPhoto(finding_id=finding.id, **DiagnosticPhoto.columns(photo, position=position)))
     session.flush()
     session.refresh(finding)
     intake.store_files(session=session, storage=storage, processed=processed)

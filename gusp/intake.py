@@ -263,21 +263,8 @@ def add_photos(
     """Attach processed photos to a report: rows first, files last (`store_files`)."""
     first = len(report.photos)
     for offset, photo in enumerate(processed):
-        session.add(
-            ReportPhoto(
-                report_id=report.id,
-                position=first + offset,
-                display_key=photo.display.key,
-                thumbnail_key=photo.thumbnail.key,
-                width=photo.display.width,
-                height=photo.display.height,
-                thumbnail_width=photo.thumbnail.width,
-                thumbnail_height=photo.thumbnail.height,
-                source_format=photo.source_format,
-                kind=kind,
-                created_at=now,
-            )
-        )
+        session.add(ReportPhoto(report_id=report.id, kind=kind, created_at=now,
+                                **ReportPhoto.columns(photo, position=first + offset)))
     session.flush()
     session.refresh(report)
     store_files(session=session, storage=storage, processed=processed)

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from gusp import states
 from gusp.db import Base, Timestamped
 from gusp.models.partners import Partner
-from gusp.models.reports import Quartier, Report
+from gusp.models.reports import PhotoRenditions, Quartier, Report
 
 
 class FindingKind(StrEnum):
@@ -97,21 +97,13 @@ class DiagnosticFinding(Timestamped, Base):
     photos: Mapped[list[DiagnosticPhoto]] = relationship(order_by="DiagnosticPhoto.position", lazy="selectin")
 
 
-class DiagnosticPhoto(Timestamped, Base):
+class DiagnosticPhoto(PhotoRenditions, Timestamped, Base):
     """A positive point's photo: the same renditions and keys as `report_photos`."""
 
     __tablename__ = "diagnostic_photos"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     finding_id: Mapped[int] = mapped_column(ForeignKey("diagnostic_findings.id", ondelete="CASCADE"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
-    display_key: Mapped[str] = mapped_column(String(80), index=True)
-    thumbnail_key: Mapped[str] = mapped_column(String(80), index=True)
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    thumbnail_width: Mapped[int] = mapped_column(Integer)
-    thumbnail_height: Mapped[int] = mapped_column(Integer)
-    source_format: Mapped[str] = mapped_column(String(16))
 
 
 class MeetingPack(Base):

@@ -29,6 +29,7 @@ from gusp.db import Base, Timestamped
 
 if TYPE_CHECKING:
     from gusp.models.partners import Partner
+    from gusp.photos import ProcessedPhoto
 
 
 class Quartier(Timestamped, Base):
@@ -152,12 +153,9 @@ class ReporterContact(Timestamped, Base):
     consent: Mapped[bool] = mapped_column(Boolean)
 
 
-class ReportPhoto(Timestamped, Base):
-    __tablename__ = "report_photos"
-    __table_args__ = (CheckConstraint("kind IN ('signalement', 'apres')", name="kind"),)
+class PhotoRenditions:
+    """The stored renditions of one photo, named by content hash: report and diagnostic photos alike."""
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     display_key: Mapped[str] = mapped_column(String(80), index=True)
     thumbnail_key: Mapped[str] = mapped_column(String(80), index=True)
@@ -166,6 +164,28 @@ class ReportPhoto(Timestamped, Base):
     thumbnail_width: Mapped[int] = mapped_column(Integer)
     thumbnail_height: Mapped[int] = mapped_column(Integer)
     source_format: Mapped[str] = mapped_column(String(16))
+
+    @staticmethod
+    def columns(photo: ProcessedPhoto, *, position: int) -> dict[str, object]:
+        """The column values of a processed photo's renditions."""
+        return {
+            "position": position,
+            "display_key": photo.display.key,
+            "thumbnail_key": photo.thumbnail.key,
+            "width": photo.display.width,
+            "height": photo.display.height,
+            "thumbnail_width": photo.thumbnail.width,
+            "thumbnail_height": photo.thumbnail.height,
+            "source_format": photo.source_format,
+        }
+
+
+class ReportPhoto(PhotoRenditions, Timestamped, Base):
+    __tablename__ = "report_photos"
+    __table_args__ = (CheckConstraint("kind IN ('signalement', 'apres')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     # `signalement`: sent with the report; `apres`: the partner's photo of the work done.
     kind: Mapped[str] = mapped_column(String(16), default="signalement", server_default="signalement")
 
