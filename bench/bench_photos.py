@@ -74,9 +74,10 @@ def make_photo(path: Path, *, width: int = 4000, height: int = 3000, seed: int =
 def _gusp(data: bytes, *, exact: bool = False) -> Callable[[], tuple]:
     from gusp import photos
     from gusp.config import Settings
+    from gusp.photos import resize
 
     if exact:
-        photos.MIN_FILL = 1.0
+        resize.MIN_FILL = 1.0
     settings = Settings(display_max_px=DISPLAY, thumbnail_max_px=THUMBNAIL, jpeg_quality=QUALITY)
 
     def run() -> tuple:

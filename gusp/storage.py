@@ -1,6 +1,6 @@
 """Where photo files live: a small interface, the local disk behind it today, object storage later.
 
-Files are content-addressed ("<sha256>.jpg", see gusp.photos): a key names one content for
+Files are content-addressed ("<sha256>.jpg", see gusp.photos.pipeline): a key names one content for
 ever, so writing a key that exists is a no-op and two reports may share a file.
 """
 

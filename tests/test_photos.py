@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from gusp import photos
+from gusp.photos import decode
 from tests import builders_photos as build
 from tests.builders_photos import photo_settings, process
 
@@ -126,7 +127,7 @@ def test_sizes_are_capped_and_never_upscaled(size, display, thumbnail):
     ],
 )
 def test_a_cheap_integer_shrink_is_taken_within_five_percent_of_the_display_size(data, display):
-    """photos.MIN_FILL: a 1000 px display may be 950-1000 px when that avoids a full decode or resample."""
+    """resize.MIN_FILL: a 1000 px display may be 950-1000 px when that avoids a full decode or resample."""
     result = process(data, display_max_px=1000, thumbnail_max_px=200)
 
     assert (result.display.width, result.display.height) == display
@@ -138,8 +139,8 @@ def test_a_cheap_integer_shrink_is_taken_within_five_percent_of_the_display_size
 def test_a_large_jpeg_is_decoded_at_a_reduced_size_by_libjpeg():
     """Draft mode: the 1960×1470 JPEG is never in memory at full size, unlike a PNG of the same size."""
     settings = photo_settings(display_max_px=1000)
-    jpeg, _, _ = photos._decode(build.make_jpeg(1960, 1470), "JPEG", settings=settings, field="photos")
-    png, _, _ = photos._decode(build.encode(build.marked_image(1960, 1470), "PNG"), "PNG", settings=settings, field="photos")
+    jpeg, _, _ = decode.load(build.make_jpeg(1960, 1470), "JPEG", settings=settings, field="photos")
+    png, _, _ = decode.load(build.encode(build.marked_image(1960, 1470), "PNG"), "PNG", settings=settings, field="photos")
 
     assert jpeg.size == (980, 735)
     assert png.size == (1960, 1470)

@@ -1,0 +1,95 @@
+"""Photo pipeline: from an uploaded file to two stored JPEGs that carry nothing but pixels.
+
+Residents' photos come from phones and carry their home's GPS position, the phone's serial
+number and sometimes an appended payload. So the real type is sniffed from the bytes, the file
+is decoded once (at a reduced size when the JPEG allows it), oriented, converted to sRGB and
+re-encoded from pixels only: nothing of the original file survives but the picture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from PIL import Image
+
+from gusp import errors
+from gusp.config import Settings
+from gusp.photos import decode, resize
+
+# EXIF orientation -> the transposition that shows the photo upright (as ImageOps.exif_transpose).
+_ORIENTATIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@dataclass(frozen=True)
+class Rendition:
+    key: str  # "<sha256 hex of data>.jpg" — named by content hash
+    data: bytes  # the encoded JPEG
+    width: int
+    height: int
+    content_type: str = "image/jpeg"
+
+
+@dataclass(frozen=True)
+class ProcessedPhoto:
+    display: Rendition  # long side <= settings.display_max_px (never upscaled)
+    thumbnail: Rendition  # long side <= settings.thumbnail_max_px
+    source_format: str  # "JPEG" | "PNG" | "WEBP" | "HEIF"
+
+
+def process(fileobj: BinaryIO, *, settings: Settings, field: str = "photos") -> ProcessedPhoto:
+    """Turn an uploaded photo into a display and a thumbnail JPEG, or refuse it with a domain error."""
+    data = decode.read_bounded(fileobj, limit=settings.max_photo_bytes)
+    if len(data) > settings.max_photo_bytes:
+        raise errors.PayloadTooLarge(
+            "photo_trop_lourde",
+            f"Cette photo dépasse la taille maximale de {decode.human_size(settings.max_photo_bytes)}.",
+            field=field,
+            max_bytes=settings.max_photo_bytes,
+        )
+    source_format = decode.sniff(data)
+    if source_format is None:
+        raise errors.UnsupportedMediaType(
+            "type_photo_non_supporte",
+            "Cette photo n'est pas dans un format accepté (JPEG, PNG, WebP ou HEIC).",
+            field=field,
+        )
+    image, orientation, icc = decode.load(data, source_format, settings=settings, field=field)
+    del data  # decoded: the compressed bytes can go before the resample needs memory
+
+    image = resize.shrink(resize.flatten(image), settings.display_max_px)
+    image = resize.to_srgb(image, icc)
+    if orientation in _ORIENTATIONS:
+        image = image.transpose(_ORIENTATIONS[orientation])
+    display = _encode(image, quality=settings.jpeg_quality)
+
+    thumb = image.resize(
+        resize.fit(image.size, settings.thumbnail_max_px), Image.Resampling.LANCZOS, reducing_gap=2.0
+    )
+    thumbnail = _encode(thumb, quality=settings.jpeg_quality)
+    return ProcessedPhoto(display=display, thumbnail=thumbnail, source_format=source_format)
+
+
+
+def _encode(image: Image.Image, *, quality: int) -> Rendition:
+    """Encode pixels only: no EXIF, XMP, ICC or comment is passed, and info is emptied because
+    Pillow's JPEG writer copies im.info["comment"] on its own."""
+    image.info = {}
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    data = buffer.getvalue()
+    return Rendition(
+        key=f"{hashlib.sha256(data).hexdigest()}.jpg", data=data, width=image.width, height=image.height
+    )
+
+

@@ -1,0 +1,149 @@
+"""Pixels to the stored sizes: modes flattened, cheap integer shrinks first, threaded resamples, sRGB."""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+
+from PIL import Image, ImageCms
+
+log = logging.getLogger(__name__)
+
+# Shrinking by an integer factor is several times cheaper than a resample: libjpeg's IDCT can
+# decode a JPEG at 1/2, 1/4 or 1/8 of its size, and Image.reduce averages k×k blocks. Such a
+# shrink is taken when the display it gives still reaches this share of display_max_px: 12- and
+# 48-megapixel photos (4000, 4032, 8064 px) then give 2000 or 2016 px displays instead of 2048,
+# a difference no screen shows, for a third of the time and a quarter of the memory.
+MIN_FILL = 0.95
+_WHITE = (255, 255, 255)
+
+
+def flatten(image: Image.Image) -> Image.Image:
+    """Bring every decoded mode to L, RGB or CMYK, transparency composited on white.
+
+    Done before resizing: Pillow resamples P and 1 with nearest neighbour, clips 16-bit grey,
+    and resampling after compositing equals compositing after a premultiplied resample.
+    """
+    mode = image.mode
+    if mode in ("L", "RGB", "CMYK") and not image.has_transparency_data:
+        return image
+    if mode in ("I", "I;16", "I;16L", "I;16B", "I;16N"):  # 16-bit grey PNG: scale to 8 bits, don't clip
+        return image.convert("I").point(lambda value: value / 256, "L")
+    if mode in ("1", "F"):
+        return image.convert("L")
+    if image.has_transparency_data:
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, _WHITE)
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return image.convert("RGB")
+
+
+def fit(size: tuple[int, int], max_px: int) -> tuple[int, int]:
+    """The size whose long side is at most max_px, same aspect ratio, never larger than size."""
+    width, height = size
+    long_side = max(width, height)
+    if long_side <= max_px:
+        return size
+    ratio = max_px / long_side
+    return max(1, round(width * ratio)), max(1, round(height * ratio))
+
+
+def shrink(image: Image.Image, target: int) -> Image.Image:
+    """Bring the long side to target, or within MIN_FILL of it by a cheap k×k block average.
+
+    The resample, when needed, is bicubic: on a full-size decode it is the costliest step and
+    costs two thirds of Lanczos' for a difference nobody sees at 2048 px. The thumbnail, cheap
+    to make, keeps Lanczos' sharpness.
+    """
+    long_side = max(image.size)
+    if long_side <= target:
+        return image
+    for factor in range(math.ceil(long_side / target), math.floor(long_side / (target * MIN_FILL)) + 1):
+        if factor >= 2 and math.ceil(long_side / factor) <= target:
+            return image.reduce(factor)
+    return _resize(image, fit(image.size, target), Image.Resampling.BICUBIC)
+
+
+def _resize(image: Image.Image, size: tuple[int, int], resample: Image.Resampling) -> Image.Image:
+    """Resample in horizontal bands on several threads; Pillow releases the GIL and the result is identical.
+
+    The display resample of a full-size decode is the costliest step and Pillow runs it on one
+    core; libvips spreads it over all of them. Each band reads the source rows its filter needs.
+    """
+    if size == image.size:
+        return image
+    bands = min(_worker_count(), max(1, size[1] // 256))
+    if bands == 1:
+        return image.resize(size, resample, reducing_gap=2.0)
+    factor = int(min(image.width / size[0], image.height / size[1]) / 2.0)  # as reducing_gap=2.0 does
+    if factor >= 2:
+        image = image.reduce(factor)
+    src_w, src_h = image.size
+    width, height = size
+    edges = [round(height * i / bands) for i in range(bands + 1)]
+
+    def band(i: int) -> Image.Image:
+        top, bottom = edges[i], edges[i + 1]
+        return image.resize((width, bottom - top), resample, box=(0, top * src_h / height, src_w, bottom * src_h / height))
+
+    resized = Image.new(image.mode, size, None)  # None: not filled, every row is pasted over
+    for i, part in enumerate(_pool().map(band, range(bands))):
+        resized.paste(part, (0, edges[i]))
+    return resized
+
+
+@cache
+def _worker_count() -> int:
+    try:
+        return min(4, len(os.sched_getaffinity(0)))  # the CPUs this process may use (containers)
+    except AttributeError:
+        return min(4, os.cpu_count() or 1)
+
+
+_pool_lock = threading.Lock()
+_pool_instance: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Created on first use, so that a forking server doesn't inherit threads from its master."""
+    global _pool_instance
+    with _pool_lock:
+        if _pool_instance is None:
+            _pool_instance = ThreadPoolExecutor(max_workers=_worker_count(), thread_name_prefix="gusp-photos")
+        return _pool_instance
+
+
+def to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:
+    """Convert to sRGB RGB using the embedded profile (iPhones: Display P3), since the profile is dropped."""
+    transform = _icc_transform(icc, image.mode) if icc else None
+    if transform is not None:
+        try:
+            return ImageCms.applyTransform(image, transform)
+        except (ImageCms.PyCMSError, ValueError, OSError) as exc:
+            log.info("ICC transform failed, colours kept as they are: %r", exc)
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _icc_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """A transform to sRGB, or None when the profile is sRGB already or unusable (then it's simply dropped)."""
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in ImageCms.getProfileDescription(profile).lower().replace(" ", ""):
+            return None
+        return ImageCms.buildTransform(profile, _srgb_profile(), mode, "RGB")
+    except (ImageCms.PyCMSError, ValueError, OSError, TypeError) as exc:
+        log.info("unusable ICC profile dropped: %r", exc)
+        return None
+
+
+def _srgb_profile() -> ImageCms.ImageCmsProfile:
+    """Made per call (microseconds): LittleCMS profile handles are not safe to share between threads."""
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
