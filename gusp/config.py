@@ -20,6 +20,15 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the PostgreSQL/PostGIS database.",
     )
     media_dir: Path = Field(PROJECT_DIR / "var" / "media", description="Where stored photos live.")
+    media_url: str = Field("", description="s3://bucket/prefix: photos in an S3-compatible store; empty: media_dir.")
+    s3_endpoint_url: str = Field("", description="S3 endpoint, e.g. https://s3.fr-par.scw.cloud; empty: AWS.")
+    s3_access_key: str = Field("", description="S3 access key id.")
+    s3_secret_key: str = Field("", description="S3 secret access key.")
+    s3_region: str = Field("", description="S3 region (signature); empty: asked to the store.")
+    s3_timeout_s: float = Field(10.0, gt=0, description="S3 connection and read timeout.")
+    media_sweep_grace_hours: float = Field(
+        24.0, gt=0, description="Unreferenced photo files younger than this are left alone by the sweep."
+    )
     public_url: str = Field("", description="Absolute base URL put before photo links; empty: relative links.")
     max_photo_bytes: int = Field(15 * 1024 * 1024, gt=0, description="Largest accepted photo file, in bytes.")
     max_photos: int = Field(5, ge=0, le=20, description="Most photos on one report.")

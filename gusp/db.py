@@ -1,19 +1,23 @@
 """Engine, sessions, the declarative Base, and the per-request transaction.
 
 Services flush; the transaction is committed once, at the service boundary (the request or the
-CLI command). Work that lives outside the database — files written by intake — registers an
-undo step with `on_rollback`, run before the rollback while row and advisory locks are held.
+CLI command). Nothing outside the database is undone on failure: photo files are written before
+the rows that name them and left to the media sweep (gusp.storage.sweep) when no row does, so a
+commit whose outcome is unknown costs nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, func, text
+import sqlalchemy.exc
+from sqlalchemy import Connection, DateTime, Engine, MetaData, String, TypeDecorator, create_engine, func, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from gusp import errors
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -23,11 +27,16 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-_ROLLBACK_HOOKS = "gusp.rollback_hooks"
-
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+class MediaKey(TypeDecorator[str]):
+    """A column naming a stored file ("<sha256>.jpg"): the media sweep keeps every file such a column names."""
+
+    impl = String(80)
+    cache_ok = True
 
 
 class Timestamped:
@@ -42,30 +51,32 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def on_rollback(session: Session, undo: Callable[[], None]) -> None:
-    """Register an undo step for work outside the database, run if the transaction fails."""
-    session.info.setdefault(_ROLLBACK_HOOKS, []).append(undo)
-
-
-def _run_rollback_hooks(session: Session) -> None:
-    hooks = session.info.pop(_ROLLBACK_HOOKS, [])
-    for undo in reversed(hooks):
-        undo()
-
-
 @contextmanager
 def transaction(session: Session) -> Iterator[Session]:
-    """Commit on success; on any failure undo outside work first, then roll back."""
+    """Commit on success, roll back on failure; a commit whose answer was lost is `enregistrement_incertain`.
+
+    When the connection breaks during COMMIT, PostgreSQL may have applied it or not: the client
+    is told so (503, retry with the same Idempotency-Key), never that nothing was saved.
+    """
     try:
         yield session
-        session.commit()
+        session.flush()
     except BaseException:
-        try:
-            _run_rollback_hooks(session)
-        finally:
-            session.rollback()
+        session.rollback()
         raise
-    session.info.pop(_ROLLBACK_HOOKS, None)
+    try:
+        session.commit()
+    except sqlalchemy.exc.DBAPIError as error:
+        session.rollback()
+        if error.connection_invalidated:
+            raise errors.ServiceUnavailable(
+                "enregistrement_incertain",
+                "La connexion à la base de données a été coupée au moment d'enregistrer : l'enregistrement a "
+                "peut-être abouti. Renvoyez la même demande avec la même clé Idempotency-Key (elle ne sera pas "
+                "enregistrée deux fois), ou vérifiez avant de recommencer.",
+                retry_after=5,
+            ) from error
+        raise
 
 
 @contextmanager
@@ -93,6 +104,11 @@ def _server(url: str) -> Iterator[Connection]:
             yield conn
     finally:
         admin.dispose()
+
+
+def database_exists(url: str) -> bool:
+    with _server(url) as conn:
+        return bool(conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": make_url(url).database}))
 
 
 def ensure_database(url: str) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 class GuspError(Exception):
-    """Base of every error that reaches a client as a 4xx."""
+    """Base of every error that reaches a client as a 4xx, or as a 5xx worth retrying (`ServiceUnavailable`)."""
 
     status: int = 400
 
@@ -24,6 +24,9 @@ class GuspError(Exception):
             body["field"] = self.field
         body.update(self.details)
         return body
+
+    def headers(self) -> dict[str, str]:
+        return {}
 
 
 class BadRequest(GuspError):
@@ -60,6 +63,23 @@ class Unprocessable(GuspError):
 
 class TooManyRequests(GuspError):
     status = 429
+
+
+class ServiceUnavailable(GuspError):
+    """Something the service depends on failed, not the request: send it again after `Retry-After` seconds."""
+
+    status = 503
+
+    def __init__(self, code: str, message: str, *, retry_after: int = 60, **details: object):
+        super().__init__(code, message, **details)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class InsufficientStorage(ServiceUnavailable):
+    status = 507
 
 
 class InvalidFields(Unprocessable):

@@ -1,8 +1,10 @@
-"""Taking a report in: validate, process photos, attribute, store, write the first event.
+"""Taking a report in: validate, process photos, store their files, attribute, write the first event.
 
 All or nothing: the report, its contact, its photos and its `created` event are written in the
-caller's transaction; the photo files are written last and removed again if that transaction
-fails, so a failed intake leaves no row and no file behind.
+caller's transaction. The photo files are written first, before any row names them, and never
+removed by a failing request: a failed intake leaves no row, and at worst files that no row
+names, which the media sweep removes (gusp.storage.sweep). A commit whose answer is lost thus
+never costs a saved report its photos.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from gusp.config import Settings
 from gusp.geo import attribution
 from gusp.models import Report, ReporterContact, ReportEvent, ReportPhoto, User
 from gusp.schemas import ReportCreate
-from gusp.storage import PhotoStorage
+from gusp.storage import PhotoStorage, sweep
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 _CHUNK = 1024 * 1024
@@ -61,6 +63,7 @@ def create_report(
         db.advisory_xact_lock(session, f"idempotency:{idempotency_key}")
         if existing := _replay(session, idempotency_key, fingerprint):
             return existing, True
+    store_files(session=session, storage=storage, processed=processed)
     similar = duplicates.likely_duplicates_at(
         session=session, settings=settings, category_code=data.category, lat=data.lat, lon=data.lon,
         now=created_at, limit=5,
@@ -79,7 +82,7 @@ def create_report(
         open311_client_id=open311_client_id,
         event_data=event_data,
     )
-    add_photos(session=session, storage=storage, report=report, processed=processed, now=report.created_at)
+    add_photo_rows(session=session, report=report, processed=processed, now=report.created_at)
     # Routing proposes the partner in charge; it is handed over when a coordinator qualifies it.
     partner = routing.partner_for(session=session, report=report)
     if partner is not None:
@@ -251,33 +254,30 @@ def _insert(
     return report
 
 
-def add_photos(
+def add_photo_rows(
     *,
     session: Session,
-    storage: PhotoStorage,
     report: Report,
     processed: Sequence[photos.ProcessedPhoto],
     now: datetime,
     kind: str = "signalement",
 ) -> None:
-    """Attach processed photos to a report: rows first, files last (`store_files`)."""
+    """The rows of photos whose files `store_files` wrote."""
     first = len(report.photos)
     for offset, photo in enumerate(processed):
         session.add(ReportPhoto(report_id=report.id, kind=kind, created_at=now,
                                 **ReportPhoto.columns(photo, position=first + offset)))
     session.flush()
     session.refresh(report)
-    store_files(session=session, storage=storage, processed=processed)
 
 
 def store_files(*, session: Session, storage: PhotoStorage, processed: Sequence[photos.ProcessedPhoto]) -> None:
-    """Write the files of photos whose rows are flushed; each new file is removed if the transaction fails.
+    """Write the files of processed photos before any row names them; never undone (see the module's docstring).
 
-    Files are shared by content hash: the advisory lock, held until commit or rollback, keeps a
-    concurrent writer from reusing a file that a failing one is about to remove.
+    The keys are held against the media sweep until the transaction ends, so a file this
+    request reuses cannot be swept before its row is committed.
     """
-    for photo in processed:
-        for rendition in (photo.display, photo.thumbnail):
-            db.advisory_xact_lock(session, f"photo:{rendition.key}")
-            if storage.put(rendition.key, rendition.data):
-                db.on_rollback(session, lambda key=rendition.key: storage.delete(key))
+    renditions = [r for photo in processed for r in (photo.display, photo.thumbnail)]
+    sweep.hold(session, [r.key for r in renditions])
+    for rendition in renditions:
+        storage.put(rendition.key, rendition.data)

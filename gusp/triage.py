@@ -183,10 +183,10 @@ def resolve(
 ) -> Report:
     """A partner's resolution: a public note for the reporter and, if sent, an "after" photo."""
     processed = [photos.process(after_photo, settings=settings, field="after_photo")] if after_photo else []
+    intake.store_files(session=session, storage=storage, processed=processed)
     report = change_status(session=session, settings=settings, report=report, to=states.ReportStatus.RESOLU,
                            actor=actor, note=note, note_public=bool(note))
-    intake.add_photos(session=session, storage=storage, report=report, processed=processed,
-                      now=report.resolved_at, kind="apres")
+    intake.add_photo_rows(session=session, report=report, processed=processed, now=report.resolved_at, kind="apres")
     return report
 
 

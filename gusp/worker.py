@@ -34,9 +34,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker as SessionMaker
 
-from gusp import db, notify, retention, states
+from gusp import db, notify, retention, states, storage
 from gusp.config import Settings
 from gusp.models import OutboxMessage
+from gusp.storage import sweep
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +174,8 @@ def run_forever(
     batch: int = 20,
     digest_hour: int = DIGEST_HOUR,
 ) -> None:
-    """Send the outbox until `stop` is set; once a day, queue the overdue digest and delete the
-    contact details past their retention period.
+    """Send the outbox until `stop` is set; once a day, queue the overdue digest, delete the
+    contact details past their retention period and sweep the photo files no row names.
 
     A failing cycle (database down…) is logged and tried again after `poll_s`; a full batch is
     followed at once by the next one.
@@ -191,6 +192,7 @@ def run_forever(
                 with sessionmaker() as session, db.transaction(session):
                     purged = retention.purge_contacts(session=session, settings=settings)
                 digest_day = today
+                media_sweep(sessionmaker=sessionmaker, settings=settings)
                 if queued:
                     log.info("overdue digest queued for %d coordinator(s)", queued)
                 if purged:
@@ -203,6 +205,20 @@ def run_forever(
             log.exception("outbox worker: cycle failed, trying again in %s s", poll_s)
         if not full:
             stop.wait(poll_s)
+
+
+def media_sweep(*, sessionmaker: SessionMaker[Session], settings: Settings) -> sweep.SweepResult | None:
+    """The daily media sweep; a failure (store out of reach…) is logged and waits for the next day."""
+    try:
+        result = sweep.sweep(sessionmaker=sessionmaker, store=storage.from_settings(settings),
+                             grace=timedelta(hours=settings.media_sweep_grace_hours))
+    except Exception:
+        log.exception("media sweep failed; next try tomorrow")
+        return None
+    if result.deleted or result.incomplete:
+        log.info("media sweep: %d unreferenced files deleted (%d bytes), %d interrupted writes cleared",
+                 result.deleted, result.deleted_bytes, result.incomplete)
+    return result
 
 
 def _deliver(*, session: Session, message: OutboxMessage, settings: Settings, sender: Sender, now: datetime) -> None:

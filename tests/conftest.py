@@ -24,7 +24,7 @@ from gusp.api.main import create_app
 from gusp.config import Settings
 from gusp.geo import perimeters
 
-pytest_plugins = ["tests.smtp"]  # the real SMTP server fixture, `smtp_server`
+pytest_plugins = ["tests.smtp", "tests.seaweed"]  # real SMTP and S3 servers: `smtp_server`, `s3_server`
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +39,7 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     )
 
 
-def _prepare(settings: Settings) -> None:
+def prepare(settings: Settings) -> None:
     """Create and migrate the database as production does, then load the real perimeters."""
     migrate.upgrade(settings=settings)
     with db.command_session(settings.database_url) as session:
@@ -48,7 +48,7 @@ def _prepare(settings: Settings) -> None:
 
 @pytest.fixture(scope="session")
 def engine(base_settings: Settings) -> Iterator[Engine]:
-    _prepare(base_settings)
+    prepare(base_settings)
     engine = db.make_engine(base_settings.database_url)
     yield engine
     engine.dispose()
@@ -82,6 +82,14 @@ def settings(base_settings: Settings, media_dir: Path) -> Settings:
     return base_settings.model_copy(update={"media_dir": media_dir})
 
 
+@pytest.fixture(params=["local", "s3"])
+def store_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """The test's settings, with photos on the local disk or in a fresh prefix of a real SeaweedFS bucket."""
+    if request.param == "local":
+        return settings
+    return request.getfixturevalue("s3_server").settings(settings)
+
+
 @pytest.fixture
 def committed_settings(base_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     """A database of the test's own, for what needs real commits (concurrency); dropped after."""
@@ -89,7 +97,7 @@ def committed_settings(base_settings: Settings, tmp_path: Path) -> Iterator[Sett
     settings = base_settings.model_copy(
         update={"database_url": url.render_as_string(hide_password=False), "media_dir": tmp_path / "media"}
     )
-    _prepare(settings)
+    prepare(settings)
     yield settings
     db.drop_database(settings.database_url)
 

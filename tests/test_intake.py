@@ -9,12 +9,14 @@ import sqlalchemy.exc
 from sqlalchemy import func, select, text
 
 from gusp import db, errors, intake, partners, schemas, storage
+from gusp.storage import sweep
+from gusp.storage.local import LocalStorage
 from gusp.models import OutboxMessage, Quartier, Report, ReportEvent, ReportPhoto
 from tests import builders
 
 
-class FullDisk(storage.LocalStorage):
-    """The real local storage, whose disk fills up after a number of files."""
+class FullDisk(LocalStorage):
+    """The real local storage, whose disk fills up after a number of files (a real full disk: tests/storage)."""
 
     def __init__(self, root, *, room_for: int):
         super().__init__(root)
@@ -22,7 +24,7 @@ class FullDisk(storage.LocalStorage):
 
     def put(self, key: str, data: bytes) -> bool:
         if self.room_for == 0:
-            raise OSError(28, "No space left on device")
+            raise storage.full(str(self.root))
         self.room_for -= 1
         return super().put(key, data)
 
@@ -38,18 +40,27 @@ def create(session, settings, store, photos=(), **overrides):
     )
 
 
-def test_a_failure_while_storing_files_leaves_no_row_and_no_file(session, settings):
+def unreferenced(session, settings) -> bool:
+    """Every stored file is one no row names: the media sweep will remove it."""
+    keys = [o.key for o in storage.from_settings(settings).list()]
+    return not sweep.referenced(session, keys)
+
+
+def test_files_are_written_before_any_row(session, settings):
     store = FullDisk(settings.media_dir, room_for=3)
     photos = [builders.jpeg(900, 600, colour=(i * 40, 90, 90)) for i in range(3)]
+    sequence = text("SELECT (last_value, is_called)::text FROM report_reference_seq")
+    before = session.scalar(sequence)
 
-    with pytest.raises(OSError), db.transaction(session):
+    with pytest.raises(errors.InsufficientStorage), db.transaction(session):
         create(session, settings, store, photos)
 
     assert counts(session) == (0, 0, 0)
-    assert builders.stored_files(settings) == []
+    assert session.scalar(sequence) == before  # no reference taken, no gap
+    assert len(builders.stored_files(settings)) == 3 and unreferenced(session, settings)
 
 
-def test_a_database_failure_leaves_no_file(session, settings):
+def test_a_database_failure_leaves_no_row_and_files_for_the_sweep(session, settings):
     session.execute(text(
         "CREATE FUNCTION fail_photo() RETURNS trigger LANGUAGE plpgsql AS "
         "$$ BEGIN RAISE EXCEPTION 'disque plein'; END $$;"
@@ -61,7 +72,7 @@ def test_a_database_failure_leaves_no_file(session, settings):
         create(session, settings, storage.from_settings(settings), [builders.jpeg()])
 
     assert counts(session) == (0, 0, 0)
-    assert builders.stored_files(settings) == []
+    assert len(builders.stored_files(settings)) == 2 and unreferenced(session, settings)
 
 
 def test_a_file_shared_with_a_committed_report_survives_a_failed_intake(session, settings):
@@ -70,10 +81,10 @@ def test_a_file_shared_with_a_committed_report_survives_a_failed_intake(session,
         create(session, settings, storage.from_settings(settings), [photo])
     kept = builders.stored_files(settings)
 
-    with pytest.raises(OSError), db.transaction(session):
+    with pytest.raises(errors.InsufficientStorage), db.transaction(session):
         create(session, settings, FullDisk(settings.media_dir, room_for=2), [photo, builders.jpeg(300, 300)])
 
-    assert builders.stored_files(settings) == kept
+    assert set(kept) <= set(builders.stored_files(settings))
     assert counts(session) == (1, 1, 1)
 
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from gusp import db, notify, states, worker
+from gusp import db, notify, states, storage, worker
 from gusp.config import PROJECT_DIR
 from gusp.models import OutboxMessage, User
 from tests import builders, smtp
@@ -358,6 +358,29 @@ def test_run_forever_sends_what_is_queued_and_stops_when_asked(committed_setting
         loop.join(timeout=10)
         assert not loop.is_alive()
         assert [m["Message-ID"] for m in smtp_server.messages] == [first.message_id, second.message_id]
+    finally:
+        stop.set()
+        loop.join(timeout=10)
+        engine.dispose()
+
+
+def test_the_daily_run_sweeps_photo_files_no_row_names(committed_settings, smtp_server):
+    mail = smtp.mail_settings(committed_settings, smtp_server)
+    store = storage.from_settings(mail)
+    orphan, recent = "ab" * 32 + ".jpg", "cd" * 32 + ".jpg"
+    store.put(orphan, b"left by a failed request two days ago")
+    store.put(recent, b"being used by a request right now")
+    two_days_ago = (datetime.now(UTC) - timedelta(days=2)).timestamp()
+    os.utime(store.path(orphan), (two_days_ago, two_days_ago))
+    engine = db.make_engine(mail.database_url)
+    stop = threading.Event()
+    loop = threading.Thread(target=worker.run_forever, kwargs={
+        "sessionmaker": db.make_sessionmaker(engine), "settings": mail, "sender": worker.SmtpSender(mail),
+        "stop": stop, "poll_s": 0.05, "digest_hour": 0})
+    try:
+        loop.start()
+        wait_for(lambda: not store.exists(orphan))
+        assert store.exists(recent)  # within the grace period (24 h by default)
     finally:
         stop.set()
         loop.join(timeout=10)

@@ -79,7 +79,7 @@ def validation_body(exc: RequestValidationError) -> dict[str, object]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.GuspError)
     async def _domain(request: Request, exc: errors.GuspError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -89,7 +89,7 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         if isinstance(exc.__cause__, errors.GuspError):
             cause = exc.__cause__
-            return JSONResponse(cause.body(), status_code=cause.status)
+            return JSONResponse(cause.body(), status_code=cause.status, headers=cause.headers())
         code, message = _HTTP_CODES.get(exc.status_code, ("erreur", "La requête n'a pas pu aboutir."))
         return JSONResponse({"code": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
 

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gusp import states
-from gusp.db import Base, Timestamped
+from gusp.db import Base, MediaKey, Timestamped
 
 if TYPE_CHECKING:
     from gusp.models.partners import Partner
@@ -157,8 +157,9 @@ class PhotoRenditions:
     """The stored renditions of one photo, named by content hash: report and diagnostic photos alike."""
 
     position: Mapped[int] = mapped_column(Integer)
-    display_key: Mapped[str] = mapped_column(String(80), index=True)
-    thumbnail_key: Mapped[str] = mapped_column(String(80), index=True)
+    # Every stored file is named by a MediaKey column: the media sweep deletes files that none names.
+    display_key: Mapped[str] = mapped_column(MediaKey, index=True)
+    thumbnail_key: Mapped[str] = mapped_column(MediaKey, index=True)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     thumbnail_width: Mapped[int] = mapped_column(Integer)

@@ -136,12 +136,10 @@ def photo(storage: PhotoStorage, key: str | None, *, width: float, height: float
     if key is None:
         return st.p("—", st.small)
     try:
-        path = storage.path(key)
-    except Exception:  # noqa: BLE001 — a bad key in old data must not sink the whole document
-        path = None
-    if path is None or not path.is_file():
+        data = storage.open(key).read()
+    except Exception:  # noqa: BLE001 — a bad key, a missing file or a store out of reach must not sink the document
         return st.p("photo indisponible", st.small)
-    image = Image(str(path))
+    image = Image(io.BytesIO(data))
     ratio = min(width / image.imageWidth, height / image.imageHeight)
     image.drawWidth, image.drawHeight = image.imageWidth * ratio, image.imageHeight * ratio
     return image
