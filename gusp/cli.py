@@ -1,4 +1,4 @@
-"""The `gusp` command: serve, db upgrade, perimeters load, demo."""
+"""The `gusp` command: serve, db upgrade, perimeters load, demo; media and backups in cli_media."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy.exc
 
-from gusp import cli_open311, cli_users, db, errors
+from gusp import cli_media, cli_open311, cli_users, db, errors
 from gusp.config import Settings
 
 
@@ -155,6 +155,7 @@ def parser() -> argparse.ArgumentParser:
     contacts.add_parser("purge", help="effacer celles dont la durée de conservation est échue (le worker le fait "
                         "chaque jour)").set_defaults(run=_contacts_purge)
     cli_open311.add_commands(commands)
+    cli_media.add_commands(commands)
 
     demo = commands.add_parser("demo", help="charger les périmètres et des signalements de démonstration")
     demo.add_argument("--count", type=int, default=300, help="nombre de signalements (300 par défaut)")
