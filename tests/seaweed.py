@@ -94,12 +94,8 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         _wait_until_ready(server, process, root / "weed.log")
         yield server
     finally:
-        process.terminate()  # its data is thrown away: no need to wait for a clean shutdown
-        try:
-            process.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.kill()  # its data is thrown away: no need to wait for a clean shutdown
+        process.wait()
         log.close()
 
 

@@ -14,13 +14,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from gusp import db, diagnostics, errors, storage, triage
 from gusp.backup import dump, manifest, postgres, restore
 from gusp.config import Settings
-from gusp.models import Report
 from gusp.schemas_diagnostics import DiagnosticCreate, FindingCreate
 from gusp.storage import sweep
 from tests import builders, builders_routing
