@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,9 +69,9 @@ def _weed() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    root = tmp_path_factory.mktemp("seaweedfs")
+@contextmanager
+def running(root: Path) -> Iterator[S3Server]:
+    """A SeaweedFS server with its data under root, until the block ends (benchmarks use it too)."""
     server = S3Server(endpoint_url="", access_key="gusp-test", secret_key=uuid.uuid4().hex)
     (root / "s3.json").write_text(json.dumps({"identities": [{
         "name": "gusp", "credentials": [{"accessKey": server.access_key, "secretKey": server.secret_key}],
@@ -97,6 +98,12 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         process.kill()  # its data is thrown away: no need to wait for a clean shutdown
         process.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    with running(tmp_path_factory.mktemp("seaweedfs")) as server:
+        yield server
 
 
 def _wait_until_ready(server: S3Server, process: subprocess.Popen, log: Path) -> None:
