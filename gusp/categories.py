@@ -1,4 +1,7 @@
-"""Categories are data: seeded from `data/categories.json`, read by intake and the API."""
+"""Categories are data: seeded from `data/categories.json`, read by intake and the API.
+
+The file's `families` give each category its family and keywords (Open311 `group` and `keywords`).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ from gusp.models import Category
 
 def seed(*, session: Session, path: Path) -> int:
     """Upsert the file's categories by code; categories no longer in the file become inactive."""
-    entries = json.loads(path.read_text(encoding="utf-8"))["categories"]
+    document = json.loads(path.read_text(encoding="utf-8"))
+    entries = document["categories"]
+    families = _families(document.get("families", []))
     rows = [
         {
             "code": e["code"],
@@ -23,18 +28,26 @@ def seed(*, session: Session, path: Path) -> int:
             "icon": e.get("icon"),
             "position": i,
             "active": True,
+            "family": families.get(e["code"], (None, []))[0],
+            "keywords": families.get(e["code"], (None, []))[1],
         }
         for i, e in enumerate(entries)
     ]
     stmt = insert(Category).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Category.code],
-        set_={c: stmt.excluded[c] for c in ("label", "description", "icon", "position", "active")},
+        set_={c: stmt.excluded[c] for c in ("label", "description", "icon", "position", "active", "family",
+                                            "keywords")},
     )
     session.execute(stmt)
     session.execute(update(Category).where(Category.code.not_in([r["code"] for r in rows])).values(active=False))
     session.flush()
     return len(rows)
+
+
+def _families(families: list[dict]) -> dict[str, tuple[str, list[str]]]:
+    """Category code -> (family label, keywords)."""
+    return {code: (f["label"], list(words)) for f in families for code, words in f["categories"].items()}
 
 
 def list_active(*, session: Session) -> list[Category]:

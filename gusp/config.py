@@ -51,6 +51,18 @@ class Settings(BaseSettings):
     open311_media_allowed_hosts: list[str] = Field(
         default_factory=list, description="Open311 media_url: hosts exempt from the public-address check."
     )
+    open311_cors_origins: list[str] = Field(
+        default_factory=lambda: ["*"], description="Open311 GETs: origins allowed by CORS (JSON list; [\"*\"]: any)."
+    )
+    open311_dedupe_minutes: int = Field(
+        60, ge=0, le=1440, description="Open311 POSTs: an identical POST from the same client this recent is a retry."
+    )
+    open311_client_timeout_s: float = Field(
+        30.0, gt=0, description="GUSP as an Open311 client: timeout of each call to a partner's server."
+    )
+    open311_poll_minutes: int = Field(
+        10, ge=1, description="GUSP as an Open311 client: how often the worker fetches partners' updates."
+    )
 
     tile_url: str = Field(
         "", description="Map background tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty: none."

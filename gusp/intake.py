@@ -44,15 +44,17 @@ def create_report(
     source: states.Source | None = None,
     open311_client_id: int | None = None,
     event_data: Mapping[str, object] | None = None,
+    request_fingerprint: str | None = None,
 ) -> tuple[Report, bool]:
     """Create a report, or return the one this idempotency key already created (second item True).
 
     A signed-in member of staff reporting from the field is the report's author: source `agent`.
-    Other channels (Open311) name their `source` and client; `event_data` joins the created event.
+    Other channels (Open311) name their `source` and client; `event_data` joins the created event;
+    `request_fingerprint` replaces the fields-and-photos one when the request says more (media URLs).
     """
     check_idempotency_key(idempotency_key)
     _check_request(session=session, settings=settings, data=data, uploads=uploads)
-    fingerprint = _fingerprint(data, uploads) if idempotency_key else None
+    fingerprint = request_fingerprint or (_fingerprint(data, uploads) if idempotency_key else None)
     if idempotency_key and (existing := _replay(session, idempotency_key, fingerprint)):
         return existing, True
     require_in_territory(session=session, settings=settings, lat=data.lat, lon=data.lon)

@@ -39,6 +39,7 @@ class MailKind(StrEnum):
     REPORT_CLOSED = "report_closed"
     OVERDUE_DIGEST = "overdue_digest"
     PASSWORD_RESET = "password_reset"
+    STAFF_NOTICE = "staff_notice"
 
 
 # Closed vocabulary shown to residents: why their report was not kept (never a free-text note).
@@ -199,6 +200,28 @@ def report_closed(
             )
         )
     return messages
+
+
+def staff_notice(
+    *, session: Session, settings: Settings, report: Report, intro: str, text: str | None = None,
+    text_label: str = "Texte reçu", data: dict | None = None,
+) -> list[OutboxMessage]:
+    """Tell each active coordinator of something that arrived from outside (an Open311 comment,
+    a partner's answer) and waits for a look."""
+    coordinators = session.scalars(
+        select(User).where(User.role == states.Role.COORDINATEUR, User.active.is_(True)).order_by(User.id)
+    ).all()
+    subject = f"Signalement {report.reference} : {intro}"
+    rendered = _render(
+        MailKind.STAFF_NOTICE, title=subject, intro=intro[:1].upper() + intro[1:] + ".", text=text,
+        text_label=text_label, reference=report.reference, category=_category(session, report),
+        staff_url=staff_url(settings, report.reference),
+    )
+    return [
+        enqueue(session=session, kind=MailKind.STAFF_NOTICE, recipient=user.email, subject=subject,
+                text=rendered[0], html=rendered[1], report_id=report.id, data=data)
+        for user in coordinators
+    ]
 
 
 def overdue_digest(*, session: Session, settings: Settings, now: datetime) -> int:

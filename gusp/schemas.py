@@ -11,7 +11,15 @@ from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from gusp import states
@@ -19,6 +27,7 @@ from gusp import states
 DESCRIPTION_MAX = 4000
 _PHONE_FR = re.compile(r"^(?:\+33|0033|0)[1-9]\d{8}$")
 _PHONE_INTL = re.compile(r"^\+\d{7,15}$")
+_PHONE_ANY = re.compile(r"^\+?[\d\s.\-()/]{4,32}$")  # digits and the usual separators, as written abroad
 
 
 def _blank_to_none(value: object) -> object:
@@ -41,6 +50,16 @@ def normalise_phone(raw: str) -> str:
     raise PydanticCustomError(
         "telephone_invalide", "Numéro de téléphone invalide : indiquez par exemple 06 12 34 56 78."
     )
+
+
+def lenient_phone(raw: str) -> str:
+    """A French or international number normalised; any other plausible number kept as written."""
+    try:
+        return normalise_phone(raw)
+    except PydanticCustomError:
+        if _PHONE_ANY.match(raw) and 4 <= sum(c.isdigit() for c in raw) <= 20:
+            return " ".join(raw.split())
+        raise
 
 
 class ReportCreate(BaseModel):
@@ -77,8 +96,12 @@ class ReportCreate(BaseModel):
 
     @field_validator("contact_phone")
     @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return None if value is None else normalise_phone(value)
+    def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if (info.context or {}).get("any_phone"):  # Open311: a client abroad sends its own national format
+            return lenient_phone(value)
+        return normalise_phone(value)
 
     @field_validator("source")
     @classmethod

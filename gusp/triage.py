@@ -32,8 +32,13 @@ def change_status(
     note: str | None = None,
     note_public: bool = False,
     reason: states.RejectionReason | None = None,
+    event_data: dict | None = None,
 ) -> Report:
-    """Apply one transition of the table, or refuse it (409) naming the allowed ones."""
+    """Apply one transition of the table, or refuse it (409) naming the allowed ones.
+
+    `event_data` joins the event's data: where the change came from when not from a person
+    (a partner's Open311 server).
+    """
     to = states.ReportStatus(to)
     reason = states.RejectionReason(reason) if reason else None
     old = states.ReportStatus(report.status)
@@ -54,7 +59,8 @@ def change_status(
     report.updated_at = now
     _event(
         session, report, states.EventKind.STATUS_CHANGED, actor, now,
-        {"old": old.value, "new": to.value, "reason": report.rejection_reason}, note, note_public,
+        {"old": old.value, "new": to.value, "reason": report.rejection_reason, **(event_data or {})}, note,
+        note_public,
     )
     session.flush()
     if to in _CLOSING:
@@ -139,12 +145,14 @@ def change_category(
 
 
 def comment(
-    *, session: Session, report: Report, actor: User | None, note: str, public: bool = False
+    *, session: Session, report: Report, actor: User | None, note: str, public: bool = False,
+    event_data: dict | None = None,
 ) -> ReportEvent:
     if not note.strip():
         raise errors.Unprocessable("commentaire_vide", "Le commentaire est vide.", field="note")
     now = _now(session)
-    event = _event(session, report, states.EventKind.COMMENTED, actor, now, {}, note.strip(), public)
+    event = _event(session, report, states.EventKind.COMMENTED, actor, now, dict(event_data or {}), note.strip(),
+                   public)
     session.flush()
     return event
 
@@ -180,12 +188,13 @@ def resolve(
     actor: User | None,
     note: str | None,
     after_photo: BinaryIO | None = None,
+    event_data: dict | None = None,
 ) -> Report:
     """A partner's resolution: a public note for the reporter and, if sent, an "after" photo."""
     processed = [photos.process(after_photo, settings=settings, field="after_photo")] if after_photo else []
     intake.store_files(session=session, storage=storage, processed=processed)
     report = change_status(session=session, settings=settings, report=report, to=states.ReportStatus.RESOLU,
-                           actor=actor, note=note, note_public=bool(note))
+                           actor=actor, note=note, note_public=bool(note), event_data=event_data)
     intake.add_photo_rows(session=session, report=report, processed=processed, now=report.resolved_at, kind="apres")
     return report
 

@@ -4,6 +4,8 @@ Every answer of this router, errors included, is a GeoReport document in the for
 the URL's extension (XML, the spec's required format, when there is none). HTTP statuses follow
 the spec: 403 for a missing or invalid api_key, 404 for what does not exist, 400 for anything
 else — never a 500. The body lists every problem as `{code, description}`, descriptions in French.
+HEAD answers wherever GET does, OPTIONS says what is allowed, GETs carry CORS headers
+(`gusp.api.open311_http`). POSTs honour `Idempotency-Key` (`gusp.open311.idempotency`).
 """
 
 from __future__ import annotations
@@ -18,16 +20,15 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 
 from gusp import db, errors
-from gusp.api import deps
-from gusp.open311 import formats, query, service_requests, services, submit, updates
+from gusp.api import deps, open311_http
+from gusp.open311 import comments, formats, idempotency, query, service_requests, services, submit, updates
 
 log = logging.getLogger(__name__)
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-CHANGESET = "2026-12-01 00:00"  # the day this endpoint's services and definitions last changed shape
+CHANGESET = "2026-12-04T00:00:00+01:00"  # when this endpoint's services and definitions last changed shape
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 _GENERAL_ERROR = "Erreur générale du service Open311 de GUSP ; rien n'a été enregistré. Réessayez plus tard."
 
@@ -70,32 +71,41 @@ class Open311Route(APIRoute):
 
         async def route(request: Request) -> Response:
             try:
-                return await handler(request)
+                response = await handler(request)
             except errors.GuspError as error:
-                return error_response(request, _status(error), _descriptions(error))
+                response = error_response(request, _status(error), _descriptions(error))
+                if allow := error.details.get("allow"):
+                    response.headers["Allow"] = str(allow)
             except RequestValidationError:
-                return error_response(request, 400, ["La requête est invalide : vérifiez ses paramètres."])
+                response = error_response(request, 400, ["La requête est invalide : vérifiez ses paramètres."])
             except HTTPException as error:
                 status = 404 if error.status_code == 404 else 400
-                return error_response(request, status, ["La requête est illisible." if status == 400
-                                                        else "Cette adresse n'existe pas dans l'API Open311."])
+                response = error_response(request, status, ["La requête est illisible." if status == 400
+                                                            else "Cette adresse n'existe pas dans l'API Open311."])
             except Exception:
                 log.exception("open311: unexpected error on %s %s", request.method, request.url.path)
-                return error_response(request, 400, [_GENERAL_ERROR])
+                response = error_response(request, 400, [_GENERAL_ERROR])
+            return open311_http.finish(request, response, request.app.state.settings)
 
         return route
 
 
 router = APIRouter(prefix="/open311", tags=["Open311 GeoReport v2"], route_class=Open311Route)
+_READ = ["GET", "HEAD"]
+_ERROR_DOC = {"description": "Erreurs au format Open311 : liste de {code, description}, en français."}
+_READ_ERRORS: dict[int | str, dict[str, str]] = {400: _ERROR_DOC, 404: _ERROR_DOC}
+_WRITE_ERRORS: dict[int | str, dict[str, str]] = {400: _ERROR_DOC, 403: _ERROR_DOC, 404: _ERROR_DOC}
 
 
-def _answer(document: object, *, root: str, fmt: str) -> Response:
+def _answer(document: object, *, root: str, fmt: str, replayed: bool = False) -> Response:
     chosen = formats.parse(fmt)
-    return Response(formats.render(document, root=root, fmt=chosen), media_type=formats.MEDIA_TYPES[chosen])
+    headers = {idempotency.REPLAYED: "true"} if replayed else None
+    return Response(formats.render(document, root=root, fmt=chosen), media_type=formats.MEDIA_TYPES[chosen],
+                    headers=headers)
 
 
-def _base(request: Request, settings) -> str:
-    return service_requests.media_base(settings, str(request.base_url))
+def _base(settings) -> str:
+    return service_requests.media_base(settings)
 
 
 def _arg(request: Request, name: str) -> str | None:
@@ -103,8 +113,8 @@ def _arg(request: Request, name: str) -> str | None:
     return query.blank_to_none(request.query_params.get(name))
 
 
-async def read_form(request: Request) -> dict[str, list[str]]:
-    """The POST body as lists of values per name; file parts are not Open311 and are ignored."""
+async def read_form(request: Request) -> submit.Form:
+    """The POST body: text fields as lists of values per name, and file parts (photos)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in _FORM_TYPES:
         raise errors.BadRequest(
@@ -113,14 +123,18 @@ async def read_form(request: Request) -> dict[str, list[str]]:
         )
     form = await request.form()
     fields: dict[str, list[str]] = {}
+    files: list[tuple[str, bytes]] = []
     for key, value in form.multi_items():
         if isinstance(value, str):
             fields.setdefault(key, []).append(value)
-    return fields
+        else:
+            files.append((key, await value.read()))
+    return submit.Form(fields=fields, files=files)
 
 
-@router.get("/discovery.{fmt}", summary="Découverte du service (Service Discovery)")
-def discovery(request: Request, fmt: str, settings: deps.SettingsDep) -> Response:
+@router.api_route("/discovery.{fmt}", methods=_READ, summary="Découverte du service (Service Discovery)",
+                  responses=_READ_ERRORS)
+def discovery(fmt: str, settings: deps.SettingsDep) -> Response:
     """Where the GeoReport v2 endpoint is, in which formats, and how to get a key."""
     document = {
         "changeset": CHANGESET,
@@ -128,7 +142,7 @@ def discovery(request: Request, fmt: str, settings: deps.SettingsDep) -> Respons
         "key_service": "Une clé d'API (api_key) par application cliente est délivrée par les administrateurs GUSP.",
         "endpoints": [{
             "specification": SPECIFICATION,
-            "url": f"{_base(request, settings)}/open311/v2",
+            "url": f"{_base(settings)}/open311/v2",
             "changeset": CHANGESET,
             "type": "production",
             "formats": [formats.MEDIA_TYPES[formats.Format.XML].split(";")[0],
@@ -138,40 +152,76 @@ def discovery(request: Request, fmt: str, settings: deps.SettingsDep) -> Respons
     return _answer(document, root="discovery", fmt=fmt)
 
 
-@router.get("/v2/services.{fmt}", summary="Liste des services (catégories)")
+@router.api_route("/v2/services.{fmt}", methods=_READ, summary="Liste des services (catégories)",
+                  responses=_READ_ERRORS)
 def list_services(fmt: str, session: deps.SessionDep) -> Response:
     return _answer(services.service_list(session=session), root="services", fmt=fmt)
 
 
-@router.get("/v2/services/{service_code}.{fmt}", summary="Définition d'un service")
+@router.api_route("/v2/services/{service_code}.{fmt}", methods=_READ, summary="Définition d'un service",
+                  responses=_READ_ERRORS)
 def service_definition(service_code: str, fmt: str, session: deps.SessionDep) -> Response:
     formats.parse(fmt)
     return _answer(services.service_definition(session=session, code=service_code), root="service_definition",
                    fmt=fmt)
 
 
-@router.post("/v2/requests.{fmt}", summary="Créer une demande (api_key obligatoire)")
+@router.post("/v2/requests.{fmt}", summary="Créer une demande (api_key obligatoire)", responses=_WRITE_ERRORS)
 def create_request(
     request: Request,
     fmt: str,
-    form: Annotated[dict[str, list[str]], Depends(read_form)],
+    form: Annotated[submit.Form, Depends(read_form)],
     session: deps.SessionDep,
     settings: deps.SettingsDep,
     storage: deps.StorageDep,
 ) -> Response:
-    """Form-encoded as the spec says; the report goes through GUSP's ordinary intake."""
+    """Form-encoded as the spec says, or multipart with photos as file parts; the report goes through
+    GUSP's ordinary intake. A retry (same `Idempotency-Key`, or the same form soon after) gets the
+    first answer again, with `Idempotent-Replayed: true`."""
     formats.parse(fmt)
     with db.transaction(session):
-        submission = submit.check(session=session, form=form, query_api_key=_arg(request, "api_key"))
+        submission = submit.check(session=session, settings=settings, form=form,
+                                  query_api_key=_arg(request, "api_key"),
+                                  idempotency_key=request.headers.get(idempotency.HEADER))
+        if (report := submit.earlier(session=session, settings=settings, submission=submission)) is not None:
+            return _answer(submit.created(report, submission), root="service_requests", fmt=fmt, replayed=True)
     photos = submit.fetch_media(submission, settings=settings)  # no transaction open meanwhile
     with db.transaction(session):
-        report = submit.create(session=session, settings=settings, storage=storage, submission=submission,
-                               photos=photos)
-        document = submit.created(report)
-    return _answer(document, root="service_requests", fmt=fmt)
+        report, replayed = submit.create(session=session, settings=settings, storage=storage,
+                                         submission=submission, photos=photos)
+        document = submit.created(report, submission)
+    return _answer(document, root="service_requests", fmt=fmt, replayed=replayed)
 
 
-@router.get("/v2/requests.{fmt}", summary="Demandes (filtres, 90 jours au plus, pagination)")
+@router.post("/v2/servicerequestupdates.{fmt}", summary="Ajouter un commentaire à une demande (extension FixMyStreet)",
+             responses=_WRITE_ERRORS)
+def create_update(
+    request: Request,
+    fmt: str,
+    form: Annotated[submit.Form, Depends(read_form)],
+    session: deps.SessionDep,
+    settings: deps.SettingsDep,
+    storage: deps.StorageDep,
+) -> Response:
+    """mySociety's extension: `service_request_id`, `description`, `update_id`, `status`,
+    `updated_datetime`, `media_url` or photo file parts; a public comment, coordinators told."""
+    formats.parse(fmt)
+    with db.transaction(session):
+        comment = comments.check(session=session, settings=settings, form=form,
+                                 query_api_key=_arg(request, "api_key"),
+                                 idempotency_key=request.headers.get(idempotency.HEADER))
+        if (receipt := comments.earlier(session=session, settings=settings, comment=comment)) is not None:
+            return _answer(comments.created(receipt), root="service_request_updates", fmt=fmt, replayed=True)
+    photos = comments.fetch_media(comment, settings=settings)
+    with db.transaction(session):
+        receipt = comments.create(session=session, settings=settings, storage=storage, comment=comment,
+                                  photos=photos)
+        document = comments.created(receipt)
+    return _answer(document, root="service_request_updates", fmt=fmt)
+
+
+@router.api_route("/v2/requests.{fmt}", methods=_READ, summary="Demandes (filtres, 90 jours au plus, pagination)",
+                  responses=_READ_ERRORS)
 def list_requests(request: Request, fmt: str, session: deps.SessionDep, settings: deps.SettingsDep) -> Response:
     """`service_request_id`, `service_code`, `start_date`, `end_date`, `status`; `page`, `page_size`;
     `extensions=true` for extended statuses."""
@@ -189,29 +239,32 @@ def list_requests(request: Request, fmt: str, session: deps.SessionDep, settings
     page = query.page(page=_arg(request, "page"), page_size=_arg(request, "page_size"))
     document = service_requests.list_requests(
         session=session, settings=settings, where=where, page=page,
-        extended=query.flag(_arg(request, "extensions")), base=_base(request, settings),
+        extended=query.flag(_arg(request, "extensions")), base=_base(settings),
     )
     return _answer(document, root="service_requests", fmt=fmt)
 
 
-@router.get("/v2/requests/{service_request_id}.{fmt}", summary="Une demande")
+@router.api_route("/v2/requests/{service_request_id}.{fmt}", methods=_READ, summary="Une demande",
+                  responses=_READ_ERRORS)
 def read_request(request: Request, service_request_id: str, fmt: str, session: deps.SessionDep,
                  settings: deps.SettingsDep) -> Response:
     formats.parse(fmt)
     document = service_requests.get_request(
         session=session, settings=settings, reference=service_request_id,
-        extended=query.flag(_arg(request, "extensions")), base=_base(request, settings),
+        extended=query.flag(_arg(request, "extensions")), base=_base(settings),
     )
     return _answer(document, root="service_requests", fmt=fmt)
 
 
-@router.get("/v2/tokens/{token}.{fmt}", summary="Identifiant d'une demande à partir de son jeton")
+@router.api_route("/v2/tokens/{token}.{fmt}", methods=_READ,
+                  summary="Identifiant d'une demande à partir de son jeton", responses=_READ_ERRORS)
 def read_token(token: str, fmt: str, session: deps.SessionDep) -> Response:
     formats.parse(fmt)
     return _answer(service_requests.from_token(session=session, token=token), root="service_requests", fmt=fmt)
 
 
-@router.get("/v2/servicerequestupdates.{fmt}", summary="Historique public des demandes (extension FixMyStreet)")
+@router.api_route("/v2/servicerequestupdates.{fmt}", methods=_READ,
+                  summary="Historique public des demandes (extension FixMyStreet)", responses=_READ_ERRORS)
 def list_updates(request: Request, fmt: str, session: deps.SessionDep, settings: deps.SettingsDep) -> Response:
     """mySociety's extension: status changes and public notes between `start_date` and `end_date`."""
     formats.parse(fmt)
@@ -219,17 +272,25 @@ def list_updates(request: Request, fmt: str, session: deps.SessionDep, settings:
                           now=datetime.now(UTC), tz=ZoneInfo(settings.timezone))
     page = query.page(page=_arg(request, "page"), page_size=_arg(request, "page_size"))
     document = updates.list_updates(session=session, settings=settings, window=window, page=page,
-                                    base=_base(request, settings))
+                                    base=_base(settings))
     return _answer(document, root="service_request_updates", fmt=fmt)
+
+
+@router.options("/{rest:path}", include_in_schema=False)
+def options(request: Request, rest: str, settings: deps.SettingsDep) -> Response:
+    """What may be done at this address (`Allow`), and the CORS preflight of a GET."""
+    methods = open311_http.allowed_methods(router.routes, request.url.path)
+    if not methods:
+        raise errors.NotFound("introuvable", "Cette adresse n'existe pas dans l'API Open311.")
+    return open311_http.options(request, methods, settings)
 
 
 @router.api_route("/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
 def unknown(request: Request, rest: str) -> Response:
-    """Anything else under /open311: a wrong method is a 400, a wrong address a 404, in Open311 form."""
-    for route in router.routes:
-        partial = isinstance(route, APIRoute) and route.endpoint is not unknown and \
-            route.matches(request.scope)[0] is Match.PARTIAL
-        if partial:
-            raise errors.BadRequest("methode_non_autorisee",
-                                    f"La méthode {request.method} n'est pas permise à cette adresse.")
+    """Anything else under /open311: a wrong method is a 400 (with `Allow`), a wrong address a 404."""
+    methods = open311_http.allowed_methods(router.routes, request.url.path)
+    if methods:
+        raise errors.BadRequest("methode_non_autorisee",
+                                f"La méthode {request.method} n'est pas permise à cette adresse.",
+                                allow=", ".join(methods))
     raise errors.NotFound("introuvable", "Cette adresse n'existe pas dans l'API Open311.")

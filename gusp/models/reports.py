@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -68,6 +69,9 @@ class Category(Base):
     icon: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The family it belongs to (Open311 `group`) and words residents use for it (Open311 `keywords`).
+    family: Mapped[str | None] = mapped_column(String(100))
+    keywords: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
     # Likely duplicates: open reports of the category within this radius (metres).
     duplicate_radius_m: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
     delay_days: Mapped[int | None] = mapped_column(Integer)  # deadline, before the partner's

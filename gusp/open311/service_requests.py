@@ -1,7 +1,8 @@
 """The read side of service requests: `GET requests`, `GET requests/{id}`, `GET tokens/{token}`.
 
 Only what the public view of a report shows goes out: no contact detail, no actor, no internal
-note, never a client's own free text about the place (`address` is the quartier). The partner is
+note, never a client's own free text about the place (`address` stays empty: the place is `lat`
+and `long`, and an `address_string` may name people). The partner is
 named as `agency_responsible` once a coordinator has handed the report over, not while routing
 has only proposed it; `status_notes` is the latest public note.
 """
@@ -35,9 +36,9 @@ def w3c(value: datetime | None, tz: ZoneInfo) -> str | None:
     return value.astimezone(tz).isoformat(timespec="seconds") if value else None
 
 
-def media_base(settings: Settings, request_base: str) -> str:
-    """Absolute URLs: GUSP_PUBLIC_URL when set, else the address the client called."""
-    return (settings.public_url or request_base).rstrip("/")
+def media_base(settings: Settings) -> str:
+    """Absolute URLs with GUSP_PUBLIC_URL, else relative ones: never the `Host` a caller sent."""
+    return settings.public_url.rstrip("/")
 
 
 def parse_filter(
@@ -137,16 +138,6 @@ def _latest_public_notes(session: Session, report_ids: list[int]) -> dict[int, s
     return {report_id: note for report_id, note in rows}
 
 
-def address(report: Report) -> str | None:
-    """The quartier, from most specific to most general; never the client's own words."""
-    if report.quartier is not None:
-        return ", ".join(p for p in (report.quartier.nom, report.quartier.commune) if p)
-    if report.nearest_quartier is not None:
-        near = report.nearest_quartier
-        return ", ".join(p for p in (f"Près du quartier {near.nom}", near.commune) if p)
-    return None
-
-
 def _render(report: Report, note: str | None, *, settings: Settings, extended: bool, base: str) -> dict[str, object]:
     tz = ZoneInfo(settings.timezone)
     point = to_shape(report.location)
@@ -166,7 +157,7 @@ def _render(report: Report, note: str | None, *, settings: Settings, extended: b
         "requested_datetime": w3c(report.created_at, tz),
         "updated_datetime": w3c(report.updated_at, tz),
         "expected_datetime": w3c(report.due_at, tz) if status in states.OPEN else None,
-        "address": address(report),
+        "address": None,  # GUSP does not geocode; a client's address_string is free text kept for staff
         "address_id": None,
         "zipcode": None,
         "lat": round(point.y, 7),

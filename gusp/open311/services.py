@@ -7,7 +7,7 @@ details (GUSP keeps an e-mail, a name or a phone only with it) and the position'
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ ATTRIBUTES: list[dict[str, object]] = [
         "order": 1,
         "description": (
             "Le déclarant accepte que ses coordonnées (e-mail, nom, téléphone) soient conservées pour le suivi "
-            "de son signalement. Obligatoire pour transmettre des coordonnées ; sans elles, inutile."
+            "de son signalement. Sans « oui », le signalement est pris mais ses coordonnées ne sont pas conservées."
         ),
         "values": [{"key": _YES, "name": "Oui"}, {"key": _NO, "name": "Non"}],
     },
@@ -50,6 +50,7 @@ _CODES = frozenset(str(a["code"]) for a in ATTRIBUTES)
 class Attributes:
     consent: bool = False
     accuracy_m: float | None = None
+    ignored: list[str] = field(default_factory=list)  # codes GUSP does not define, sorted
 
 
 def service(category: Category) -> dict[str, object]:
@@ -59,8 +60,8 @@ def service(category: Category) -> dict[str, object]:
         "description": category.description,
         "metadata": True,
         "type": "realtime",
-        "keywords": None,
-        "group": None,
+        "keywords": ", ".join(category.keywords) or None,
+        "group": category.family,
     }
 
 
@@ -85,14 +86,9 @@ def service_definition(*, session: Session, code: str) -> dict[str, object]:
 
 
 def parse_attributes(raw: dict[str, list[str]]) -> Attributes:
-    """`attribute[code]=value` pairs, checked against the definition; unknown codes are refused."""
+    """`attribute[code]=value` pairs, checked against the definition; unknown codes are ignored
+    (a client such as FixMyStreet sends its own, `uprn` for one) and named in the result."""
     problems: list[errors.GuspError] = []
-    unknown = sorted(set(raw) - _CODES)
-    for code in unknown:
-        problems.append(errors.BadRequest(
-            "attribut_inconnu", f"L'attribut « {code} » n'existe pas : voyez la définition du service.",
-            field=f"attribute[{code}]",
-        ))
     consent = False
     accuracy: float | None = None
     if values := _single(raw, CONSENT, problems):
@@ -109,7 +105,7 @@ def parse_attributes(raw: dict[str, list[str]]) -> Attributes:
             accuracy = None
     if problems:
         raise errors.InvalidFields(problems)
-    return Attributes(consent=consent, accuracy_m=accuracy)
+    return Attributes(consent=consent, accuracy_m=accuracy, ignored=sorted(set(raw) - _CODES))
 
 
 def _single(raw: dict[str, list[str]], code: str, problems: list[errors.GuspError]) -> str | None:

@@ -1,4 +1,4 @@
-"""Builders for Open311 tests: the routers, a client key, form posts, XML reading, a media server."""
+"""Builders for Open311 tests: a client key, form posts, XML reading, a media server, a real GUSP server."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import uvicorn
 from sqlalchemy.orm import Session
 
+from gusp.api.main import create_app
+from gusp.config import Settings
 from gusp.models.open311 import Open311Client
 from gusp.open311 import clients
-from tests import builders
+from tests import builders, smtp
 
 _numbers = itertools.count(1)
 
@@ -132,3 +135,25 @@ def running_media_server() -> Iterator[MediaServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def running_gusp(settings: Settings) -> Iterator[tuple[str, Settings]]:
+    """The whole app served by uvicorn on a free loopback port, its public URL set to that address
+    (so that its media links can be followed); media_url may come from 127.0.0.1."""
+    port = smtp.free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = settings.model_copy(update={"open311_media_allowed_hosts": ["127.0.0.1"], "public_url": base})
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "le serveur n'a pas démarré"
+        time.sleep(0.05)
+    try:
+        yield base, settings
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -66,7 +66,8 @@ def test_routing_and_duplicates_apply_as_for_any_report(client, session, api_key
     partner = builders_routing.make_partner(session, "Métropole propreté")
     builders_routing.make_rule(session, "proprete", partner)
     first = o311.post(client, o311.fields(session, api_key)).json()[0]["service_request_id"]
-    second = o311.post(client, o311.fields(session, api_key)).json()[0]["service_request_id"]
+    second = o311.post(client, o311.fields(session, api_key, description="Encore des sacs au même endroit.")
+                       ).json()[0]["service_request_id"]
 
     assert report(session, first).partner_id == partner.id
     event = session.scalars(select(ReportEvent).where(ReportEvent.report_id == report(session, second).id)).one()
@@ -179,17 +180,10 @@ BAD_FORMS = {
     "lat illisible": ({"lat": "quarante-trois"},
                       ["lat doit être un nombre en degrés décimaux, entre -90 et 90."]),
     "long hors limites": ({"long": "200"}, ["long doit être un nombre en degrés décimaux, entre -180 et 180."]),
-    "attribut inconnu": ({"attribute[couleur]": "rouge"},
-                         ["L'attribut « couleur » n'existe pas : voyez la définition du service."]),
     "consentement illisible": ({f"attribute[{services.CONSENT}]": "peut-être"},
                                ["Attribut « consentement » : Valeur attendue : « oui » ou « non »."]),
     "précision négative": ({f"attribute[{services.ACCURACY}]": "-3"},
                            ["Attribut « precision_m » : Un nombre de mètres entre 0 et 100 000 est attendu."]),
-    "contact sans consentement": (
-        {"email": "nadia@example.org"},
-        [("Pour transmettre e-mail, nom ou téléphone du déclarant, envoyez attribute[consentement]=oui : "
-         "il accepte qu'ils soient conservés pour le suivi.")],
-    ),
     "e-mail invalide": ({"email": "pas-un-mail", f"attribute[{services.CONSENT}]": "oui"},
                         ["email : Adresse e-mail invalide."]),
     "téléphone invalide": ({"phone": "12", f"attribute[{services.CONSENT}]": "oui"},
@@ -224,7 +218,7 @@ def test_bad_input_is_a_400_with_every_problem_and_writes_nothing(client, sessio
 
 
 def test_several_problems_are_listed_together(client, session, api_key):
-    form = o311.fields(session, api_key, lat="x", **{"attribute[couleur]": "rouge"})
+    form = o311.fields(session, api_key, lat="x", **{f"attribute[{services.CONSENT}]": "peut-être"})
     form.pop("long")
     response = o311.post(client, form)
 

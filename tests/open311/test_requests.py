@@ -45,13 +45,13 @@ def test_a_request_in_json_has_the_spec_fields_and_public_values(client, session
     assert (body["status"], body["service_code"], body["service_name"]) == (
         "open", "proprete", "Propreté et dépôts sauvages")
     assert body["description"] == report.description
-    assert body["address"] == "Jas de Bouffan, Aix-en-Provence"
+    assert body["address"] is None  # not the quartier, not a client's free text: lat and long are the place
     lat, lon = builders.point_in(session, builders.JAS_DE_BOUFFAN)
     assert body["lat"] == pytest.approx(lat) and body["long"] == pytest.approx(lon)
     assert body["requested_datetime"] == report.created_at.astimezone(ZoneInfo("Europe/Paris")).isoformat(
         timespec="seconds")
     assert body["requested_datetime"][-6:] in ("+01:00", "+02:00")
-    assert body["media_url"] == f"http://testserver/media/{report.photos[0].display_key}"
+    assert body["media_url"] == f"/media/{report.photos[0].display_key}"  # relative without GUSP_PUBLIC_URL
     assert client.get(body["media_url"]).status_code == 200
     assert body["agency_responsible"] is None and body["status_notes"] is None
 
@@ -77,13 +77,12 @@ def test_media_urls_use_the_public_url_when_set(client, session, settings, app):
     assert body["media_url"].startswith("https://signalements.aix.example/media/")
 
 
-def test_outside_every_perimeter_the_address_names_the_nearest_quartier(client, session, settings):
-    lat, lon = builders.point_in(session, builders.ENCAGNANE)
-    report = made(session, settings, lat=lat + 0.02, lon=lon)
-    assert report.attribution == "hors_perimetre"
+def test_the_address_string_of_a_client_never_shows(client, session, settings, api_key):
+    form = o311.fields(session, api_key, address_string="Chez Mme Roux, 4 allée des Pins")
+    reference = o311.post(client, form).json()[0]["service_request_id"]
 
-    [body] = client.get(f"/open311/v2/requests/{report.reference}.json").json()
-    assert body["address"].startswith("Près du quartier ")
+    [body] = client.get(f"/open311/v2/requests/{reference}.json").json()
+    assert body["address"] is None and "Roux" not in str(body)
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from gusp.models import Category
@@ -22,6 +24,11 @@ def test_services_in_json_are_the_active_categories(client):
     assert list(first) == SERVICE_FIELDS
     assert first["service_name"] == "Propreté et dépôts sauvages"
     assert (first["metadata"], first["type"]) == (True, "realtime")
+    assert (first["group"], first["keywords"]) == ("Propreté", "déchets, ordures, dépôt sauvage, poubelle, conteneur")
+    groups = {s["service_code"]: s["group"] for s in body}
+    assert groups["eclairage"] == groups["voirie"] == "Espace public"
+    assert groups["ascenseurs"] == "Logement et parties communes"
+    assert all(groups.values())  # every service is in a family
 
 
 def test_services_in_xml_follow_the_spec_elements(client):
@@ -33,7 +40,11 @@ def test_services_in_xml_follow_the_spec_elements(client):
     assert service.findtext("service_code") == "proprete"
     assert service.findtext("metadata") == "true"
     assert service.findtext("type") == "realtime"
-    assert service.find("keywords").text is None  # empty element
+    assert service.findtext("group") == "Propreté"
+    assert service.findtext("keywords") == "déchets, ordures, dépôt sauvage, poubelle, conteneur"
+    last = root.findall("service")[-1]
+    assert (last.findtext("service_code"), last.findtext("group")) == ("autre", "Vivre ensemble")
+    assert last.find("keywords").text is None  # no keyword: an empty element
 
 
 def test_the_jurisdiction_id_is_accepted_and_ignored(client):
@@ -125,7 +136,9 @@ def test_discovery_in_json_and_xml(client):
     assert list(body) == ["changeset", "contact", "key_service", "endpoints"]
     [endpoint] = body["endpoints"]
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
-    assert endpoint["url"] == "http://testserver/open311/v2"
+    assert endpoint["url"] == "/open311/v2"  # no GUSP_PUBLIC_URL: relative, never the caller's Host
+    assert body["changeset"] == endpoint["changeset"] == "2026-12-04T00:00:00+01:00"
+    assert datetime.fromisoformat(body["changeset"]).tzinfo is not None  # a W3C date-time with its zone
     assert endpoint["formats"] == ["text/xml", "application/json"]
 
     root = o311.xml(client.get("/open311/discovery.xml"))

@@ -46,7 +46,7 @@ def test_updates_in_json(client, session, settings):
         ("fixed", "Sacs enlevés."),
     ]
     after = next(p for p in report.photos if p.kind == "apres")
-    assert updates[-1]["media_url"] == f"http://testserver/media/{after.display_key}"
+    assert updates[-1]["media_url"] == f"/media/{after.display_key}"
     assert all(u["media_url"] == "" for u in updates[:-1])
     assert len({u["update_id"] for u in updates}) == 4
     assert all(u["updated_datetime"][-6:] in ("+01:00", "+02:00") for u in updates)
