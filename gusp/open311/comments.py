@@ -130,7 +130,8 @@ def create(*, session: Session, settings: Settings, storage: PhotoStorage, comme
                      digest=comment.fingerprint)
     if (receipt := earlier(session=session, settings=settings, comment=comment)) is not None:
         return receipt
-    report = session.scalars(select(Report).where(Report.id == comment.report_id).with_for_update()).one()
+    session.execute(select(Report.id).where(Report.id == comment.report_id).with_for_update())  # photo positions
+    report = session.get(Report, comment.report_id)
     processed = intake.process_uploads([io.BytesIO(p) for p in [*comment.photos, *photos]], settings=settings)
     data = {**comment.data, "photos": len(processed)} if processed else comment.data
     event = triage.comment(session=session, report=report, actor=None, public=True, event_data=data,

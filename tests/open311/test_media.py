@@ -190,3 +190,30 @@ def test_an_unknown_host_is_refused(client, session, api_key, monkeypatch):
 ])
 def test_which_addresses_are_public(address, public):
     assert media.is_public(address) is public
+
+
+def test_several_media_urls_give_several_photos_in_order(client, session, api_key, media_server, allow_loopback):
+    media_server.routes["/a.jpg"] = o311.Route(body=builders.jpeg(640, 480))
+    media_server.routes["/b.jpg"] = o311.Route(body=builders.jpeg(320, 240))
+    form = list(o311.fields(session, api_key).items()) + [
+        ("media_url", f"{media_server.base}/a.jpg"), ("media_url", f"{media_server.base}/b.jpg")]
+
+    response = o311.post(client, form)
+
+    assert response.status_code == 200, response.text
+    report = session.scalars(select(Report).where(Report.reference == response.json()[0]["service_request_id"])).one()
+    assert [(p.width, p.height) for p in report.photos] == [(640, 480), (320, 240)]
+    assert media_server.hits == ["/a.jpg", "/b.jpg"]
+
+
+def test_one_bad_media_url_among_several_refuses_the_request_and_writes_nothing(client, session, api_key,
+                                                                              media_server, allow_loopback):
+    media_server.routes["/a.jpg"] = o311.Route(body=builders.jpeg(640, 480))
+    before = (count(session), count(session, ReportPhoto))
+    form = list(o311.fields(session, api_key).items()) + [
+        ("media_url", f"{media_server.base}/a.jpg"), ("media_url", f"{media_server.base}/absente.jpg")]
+
+    response = o311.post(client, form)
+
+    assert response.status_code == 400
+    assert (count(session), count(session, ReportPhoto)) == before
