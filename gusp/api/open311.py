@@ -91,10 +91,18 @@ class Open311Route(APIRoute):
 
 
 router = APIRouter(prefix="/open311", tags=["Open311 GeoReport v2"], route_class=Open311Route)
-_READ = ["GET", "HEAD"]
 _ERROR_DOC = {"description": "Erreurs au format Open311 : liste de {code, description}, en français."}
 _READ_ERRORS: dict[int | str, dict[str, str]] = {400: _ERROR_DOC, 404: _ERROR_DOC}
 _WRITE_ERRORS: dict[int | str, dict[str, str]] = {400: _ERROR_DOC, 403: _ERROR_DOC, 404: _ERROR_DOC}
+
+
+def _read(path: str, *, summary: str):
+    """A GET route, and the same endpoint for HEAD (kept out of the OpenAPI document: one operation each)."""
+    def register(endpoint):
+        router.add_api_route(path, endpoint, methods=["GET"], summary=summary, responses=_READ_ERRORS)
+        router.add_api_route(path, endpoint, methods=["HEAD"], summary=summary, include_in_schema=False)
+        return endpoint
+    return register
 
 
 def _answer(document: object, *, root: str, fmt: str, replayed: bool = False) -> Response:
@@ -132,8 +140,7 @@ async def read_form(request: Request) -> submit.Form:
     return submit.Form(fields=fields, files=files)
 
 
-@router.api_route("/discovery.{fmt}", methods=_READ, summary="Découverte du service (Service Discovery)",
-                  responses=_READ_ERRORS)
+@_read("/discovery.{fmt}", summary="Découverte du service (Service Discovery)")
 def discovery(fmt: str, settings: deps.SettingsDep) -> Response:
     """Where the GeoReport v2 endpoint is, in which formats, and how to get a key."""
     document = {
@@ -152,14 +159,12 @@ def discovery(fmt: str, settings: deps.SettingsDep) -> Response:
     return _answer(document, root="discovery", fmt=fmt)
 
 
-@router.api_route("/v2/services.{fmt}", methods=_READ, summary="Liste des services (catégories)",
-                  responses=_READ_ERRORS)
+@_read("/v2/services.{fmt}", summary="Liste des services (catégories)")
 def list_services(fmt: str, session: deps.SessionDep) -> Response:
     return _answer(services.service_list(session=session), root="services", fmt=fmt)
 
 
-@router.api_route("/v2/services/{service_code}.{fmt}", methods=_READ, summary="Définition d'un service",
-                  responses=_READ_ERRORS)
+@_read("/v2/services/{service_code}.{fmt}", summary="Définition d'un service")
 def service_definition(service_code: str, fmt: str, session: deps.SessionDep) -> Response:
     formats.parse(fmt)
     return _answer(services.service_definition(session=session, code=service_code), root="service_definition",
@@ -220,8 +225,7 @@ def create_update(
     return _answer(document, root="service_request_updates", fmt=fmt)
 
 
-@router.api_route("/v2/requests.{fmt}", methods=_READ, summary="Demandes (filtres, 90 jours au plus, pagination)",
-                  responses=_READ_ERRORS)
+@_read("/v2/requests.{fmt}", summary="Demandes (filtres, 90 jours au plus, pagination)")
 def list_requests(request: Request, fmt: str, session: deps.SessionDep, settings: deps.SettingsDep) -> Response:
     """`service_request_id`, `service_code`, `start_date`, `end_date`, `status`; `page`, `page_size`;
     `extensions=true` for extended statuses."""
@@ -244,8 +248,7 @@ def list_requests(request: Request, fmt: str, session: deps.SessionDep, settings
     return _answer(document, root="service_requests", fmt=fmt)
 
 
-@router.api_route("/v2/requests/{service_request_id}.{fmt}", methods=_READ, summary="Une demande",
-                  responses=_READ_ERRORS)
+@_read("/v2/requests/{service_request_id}.{fmt}", summary="Une demande")
 def read_request(request: Request, service_request_id: str, fmt: str, session: deps.SessionDep,
                  settings: deps.SettingsDep) -> Response:
     formats.parse(fmt)
@@ -256,15 +259,13 @@ def read_request(request: Request, service_request_id: str, fmt: str, session: d
     return _answer(document, root="service_requests", fmt=fmt)
 
 
-@router.api_route("/v2/tokens/{token}.{fmt}", methods=_READ,
-                  summary="Identifiant d'une demande à partir de son jeton", responses=_READ_ERRORS)
+@_read("/v2/tokens/{token}.{fmt}", summary="Identifiant d'une demande à partir de son jeton")
 def read_token(token: str, fmt: str, session: deps.SessionDep) -> Response:
     formats.parse(fmt)
     return _answer(service_requests.from_token(session=session, token=token), root="service_requests", fmt=fmt)
 
 
-@router.api_route("/v2/servicerequestupdates.{fmt}", methods=_READ,
-                  summary="Historique public des demandes (extension FixMyStreet)", responses=_READ_ERRORS)
+@_read("/v2/servicerequestupdates.{fmt}", summary="Historique public des demandes (extension FixMyStreet)")
 def list_updates(request: Request, fmt: str, session: deps.SessionDep, settings: deps.SettingsDep) -> Response:
     """mySociety's extension: status changes and public notes between `start_date` and `end_date`."""
     formats.parse(fmt)
