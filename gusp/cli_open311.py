@@ -1,4 +1,5 @@
-"""`gusp open311 clients create NAME | list | disable ID | enable ID`: Open311 client applications."""
+"""`gusp open311 clients create NAME | list | disable ID | enable ID`: Open311 client applications;
+`gusp open311 poll`: read partners' Open311 updates once (the worker does it every few minutes)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,22 @@ def _set_active(args: argparse.Namespace, settings: Settings, active: bool) -> i
     return 0
 
 
+def poll_command(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from gusp.open311.outbound import polling
+
+    engine = db.make_engine(settings.database_url)
+    try:
+        result = polling.poll_all(sessionmaker=db.make_sessionmaker(engine), settings=settings,
+                                  now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    print(f"Partenaires interrogés : {result.partners} ; mises à jour appliquées : {result.applied}, "
+          f"notées : {result.noted}, en échec : {result.failed}.")
+    return 1 if result.failed else 0
+
+
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register `open311 clients …` on the `gusp` command's subparsers."""
     open311 = commands.add_parser("open311", help="interface Open311 GeoReport v2").add_subparsers(
@@ -54,3 +71,5 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         sub = actions.add_parser(action, help=f"{text} une application cliente")
         sub.add_argument("client_id", type=int, help="numéro de l'application (voir list)")
         sub.set_defaults(run=lambda a, s, active=active: _set_active(a, s, active))
+    open311.add_parser("poll", help="lire une fois les mises à jour des serveurs Open311 des partenaires").set_defaults(
+        run=poll_command)

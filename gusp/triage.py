@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from gusp import duplicates, errors, intake, notify, photos, routing, states
 from gusp.config import Settings
 from gusp.models import Category, Partner, Report, ReportEvent, User
+from gusp.open311.outbound import sending as open311_sending
 from gusp.storage import PhotoStorage
 
 _CLOSING = {states.ReportStatus.RESOLU, states.ReportStatus.REJETE}
@@ -99,6 +100,7 @@ def assign(
     )
     session.flush()
     notify.report_assigned(session=session, settings=settings, report=report, partner=partner)
+    open311_sending.report_assigned(session=session, settings=settings, report=report, partner=partner)
     return report
 
 

@@ -14,6 +14,9 @@ one transaction of its own (`SELECT … FOR UPDATE SKIP LOCKED LIMIT 1`):
 A failure schedules a retry with exponential back-off and jitter; after
 `settings.outbox_max_attempts` attempts, or at once when the server refuses the message for good
 (5xx on the recipient or the content), the row becomes `failed` — kept and visible, never deleted.
+
+Open311 messages (a report for a partner's server, `gusp.open311.outbound`) take the same path:
+claimed, sent over HTTP instead of SMTP, retried, failed for good when the server refuses them.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from sqlalchemy.orm import sessionmaker as SessionMaker
 from gusp import db, notify, retention, states, storage
 from gusp.config import Settings
 from gusp.models import OutboxMessage
+from gusp.open311.outbound import delivery as open311_delivery
+from gusp.open311.outbound import polling as open311_polling
 from gusp.storage import sweep
 
 log = logging.getLogger(__name__)
@@ -174,18 +179,26 @@ def run_forever(
     batch: int = 20,
     digest_hour: int = DIGEST_HOUR,
 ) -> None:
-    """Send the outbox until `stop` is set; once a day, queue the overdue digest, delete the
-    contact details past their retention period and sweep the photo files no row names.
+    """Send the outbox until `stop` is set; every `open311_poll_minutes`, read partners' Open311
+    updates; once a day, queue the overdue digest, delete the contact details past their retention
+    period and sweep the photo files no row names.
 
     A failing cycle (database down…) is logged and tried again after `poll_s`; a full batch is
     followed at once by the next one.
     """
     tz = ZoneInfo(settings.timezone)
     digest_day = None
+    next_poll = datetime.now(UTC)
     while not stop.is_set():
         full = False
         try:
             now = datetime.now(UTC)
+            if now >= next_poll:
+                next_poll = now + timedelta(minutes=settings.open311_poll_minutes)
+                polled = open311_polling.poll_all(sessionmaker=sessionmaker, settings=settings, now=now)
+                if polled.applied or polled.noted or polled.failed:
+                    log.info("open311: %d updates applied, %d noted, %d failed", polled.applied, polled.noted,
+                             polled.failed)
             today = now.astimezone(tz).date()
             if digest_day != today and now.astimezone(tz).hour >= digest_hour:
                 queued = daily_digest(sessionmaker=sessionmaker, settings=settings, now=now, hour=digest_hour)
@@ -224,12 +237,15 @@ def media_sweep(*, sessionmaker: SessionMaker[Session], settings: Settings) -> s
 def _deliver(*, session: Session, message: OutboxMessage, settings: Settings, sender: Sender, now: datetime) -> None:
     message.attempts += 1
     try:
-        try:
-            email = build_email(message, settings=settings)
-        except (ValueError, TypeError) as error:  # e.g. a line break in an address
-            raise PermanentFailure(f"message invalide : {error}") from error
-        sender.send(email)
-    except PermanentFailure as error:
+        if message.kind == open311_delivery.KIND:  # a report for a partner's Open311 server, not a mail
+            open311_delivery.deliver(session=session, message=message, settings=settings)
+        else:
+            try:
+                email = build_email(message, settings=settings)
+            except (ValueError, TypeError) as error:  # e.g. a line break in an address
+                raise PermanentFailure(f"message invalide : {error}") from error
+            sender.send(email)
+    except (PermanentFailure, open311_delivery.Refused) as error:
         message.status = states.OutboxStatus.FAILED
         message.last_error = _describe(error)
         log.error("outbox %s to %s failed for good: %s", message.id, message.recipient, message.last_error)

@@ -18,6 +18,7 @@ from gusp.api import (
     open311_clients,
     packs,
     pages,
+    partner_open311,
     partners,
     referentials,
     reports,
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(triage.router)
     app.include_router(partners.router)
+    app.include_router(partner_open311.router)
     app.include_router(stats.router)
     app.include_router(diagnostics.router)
     app.include_router(packs.router)
