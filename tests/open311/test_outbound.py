@@ -228,12 +228,12 @@ def test_a_lost_answer_creates_nothing_twice_on_the_partner(here, remote_gusp, p
     settings, sessions, _ = here
     base, remote_settings = remote_gusp
     partner_id = linked_partner(settings, sessions, f"{base}/open311/v2", partner_key, photos="none")
-    reference = assigned_report(settings, sessions, partner_id)
+    assigned_report(settings, sessions, partner_id)
     with sessions() as session:
         [message] = open311_messages(session)
         link = session.get(PartnerOpen311, partner_id)
         first = remote.post_request(link=link, fields=message.data["fields"], photos=[],
-                                          idempotency_key=message.message_id, timeout=10)
+                                    idempotency_key=message.message_id, timeout=10)
 
     send(settings, sessions)
 
