@@ -7,6 +7,9 @@ second GUSP served by uvicorn on a loopback port, reached over HTTP like any par
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
 
@@ -15,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gusp import db, notify, states, storage, triage, worker
+from gusp.config import PROJECT_DIR
 from gusp.models import OutboxMessage, Partner, Report, ReporterContact, ReportEvent, User
 from gusp.models.open311 import Open311RemoteUpdate, Open311Transmission, PartnerOpen311
 from gusp.open311 import clients
@@ -256,3 +260,26 @@ def test_nothing_is_sent_for_a_partner_without_link_or_twice_for_the_same_partne
         triage.assign(session=session, settings=settings, report=report, partner=linked, actor=coordinator)
         triage.assign(session=session, settings=settings, report=report, partner=linked, actor=coordinator)
         assert len(open311_messages(session)) == 1
+
+
+def test_gusp_open311_poll_does_one_round(here, remote_gusp, partner_key):
+    settings, sessions, _ = here
+    base, remote_settings = remote_gusp
+    partner_id = linked_partner(settings, sessions, f"{base}/open311/v2", partner_key)
+    reference = assigned_report(settings, sessions, partner_id)
+    send(settings, sessions)
+    [remote_reference] = remote_reports(remote_settings, partner_key)
+    with db.command_session(remote_settings.database_url) as session:
+        theirs = session.scalars(select(Report).where(Report.reference == remote_reference)).one()
+        triage.resolve(session=session, settings=remote_settings, storage=storage.from_settings(remote_settings),
+                       report=theirs, actor=None, note="Fait.")
+
+    env = {**os.environ, "GUSP_DATABASE_URL": settings.database_url, "GUSP_MEDIA_DIR": str(settings.media_dir)}
+    done = subprocess.run([sys.executable, "-m", "gusp.cli", "open311", "poll"], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=PROJECT_DIR)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ("Partenaires interrogés : 1 ; mises à jour appliquées : 1, notées : 0, "
+                                   "en échec : 0.")
+    with sessions() as session:
+        assert session.scalars(select(Report.status).where(Report.reference == reference)).one() == "resolu"
