@@ -1,7 +1,10 @@
 """`POST servicerequestupdates` (mySociety's extension): a resident's comment sent by a client.
 
-The comment lands as a public comment event of the report (public text goes through the public
-views, which redact it like any public text) and every coordinator is told by mail. A client has
+The comment lands as a public comment event of the report and every coordinator is told by mail.
+Its text is stored as sent (staff read it whole) and reaches the public only through the public
+views — `gusp.api.views` and the Open311 GETs today — which is where public text is redacted: no
+redaction function of its own here, so that the one public view layer applies to it like to any
+public note. A client has
 no say on the workflow: the `status` it sends (FixMyStreet sends the state of its own copy) is
 recorded for staff, never applied. Photos (file parts or `media_url`) join the report's photos
 while there is room. The author's names, e-mail and phone are not kept: there is no consent
@@ -14,7 +17,7 @@ same form again within the dedupe window (`gusp.open311.idempotency`).
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -154,7 +157,7 @@ def created(receipt: Open311UpdateReceipt) -> list[dict[str, object]]:
     return [{"update_id": str(receipt.event_id)}]
 
 
-def _single(form, name: str) -> str | None:
+def _single(form: Mapping[str, Sequence[str]], name: str) -> str | None:
     values = [v.strip() for v in form.get(name, []) if v and v.strip()]
     return values[0] if values else None
 

@@ -283,3 +283,20 @@ def test_gusp_open311_poll_does_one_round(here, remote_gusp, partner_key):
                                    "en échec : 0.")
     with sessions() as session:
         assert session.scalars(select(Report.status).where(Report.reference == reference)).one() == "resolu"
+
+
+def test_in_media_url_mode_the_form_links_our_public_photos(here, remote_gusp, partner_key):
+    settings, sessions, _ = here
+    base, _ = remote_gusp
+    partner_id = linked_partner(settings, sessions, f"{base}/open311/v2", partner_key, photos="media_url",
+                                jurisdiction_id="pah")
+    assigned_report(settings, sessions, partner_id)
+
+    with sessions() as session:
+        [message] = open311_messages(session)
+        fields = message.data["fields"]
+        report = session.get(Report, message.report_id)
+        keys = [p.display_key for p in report.photos]
+    assert fields[0] == ["jurisdiction_id", "pah"]
+    assert [v for k, v in fields if k == "media_url"] == [f"https://gusp.ville.test/media/{k}" for k in keys]
+    assert "api_key" not in dict(fields)  # added when sending, never stored on the message
