@@ -139,7 +139,8 @@ def create(*, session: Session, settings: Settings, storage: PhotoStorage, comme
     data = {**comment.data, "photos": len(processed)} if processed else comment.data
     event = triage.comment(session=session, report=report, actor=None, public=True, event_data=data,
                            note=comment.text or "Photo ajoutée par le déclarant.")
-    intake.add_photos(session=session, storage=storage, report=report, processed=processed, now=event.at)
+    intake.store_files(session=session, storage=storage, processed=processed)
+    intake.add_photo_rows(session=session, report=report, processed=processed, now=event.at)
     receipt = Open311UpdateReceipt(
         client_id=comment.client_id, report_id=report.id, event_id=event.id, update_id=comment.update_id,
         idempotency_key=comment.idempotency_key, fingerprint=comment.fingerprint, received_at=event.at,

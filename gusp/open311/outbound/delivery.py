@@ -51,4 +51,9 @@ def deliver(*, session: Session, message: OutboxMessage, settings: Settings) -> 
 def _photos(settings: Settings, report: Report) -> list[bytes]:
     """The display renditions of the resident's photos (never the originals, which GUSP does not keep)."""
     store = photo_storage.from_settings(settings)
-    return [store.path(p.display_key).read_bytes() for p in report.photos if p.kind == "signalement"]
+    found = []
+    for photo in report.photos:
+        if photo.kind == "signalement":
+            with store.open(photo.display_key) as stream:
+                found.append(stream.read())
+    return found
