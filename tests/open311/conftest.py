@@ -34,7 +34,7 @@ def remote_gusp(base_settings: Settings, tmp_path_factory: pytest.TempPathFactor
     url = make_url(base_settings.database_url).set(database=f"gusp_remote_{uuid.uuid4().hex[:12]}")
     settings = base_settings.model_copy(update={"database_url": url.render_as_string(hide_password=False),
                                                 "media_dir": tmp_path_factory.mktemp("remote-media")})
-    root_conftest._prepare(settings)
+    root_conftest.prepare(settings)
     try:
         with builders_open311.running_gusp(settings) as running:
             yield running
