@@ -223,7 +223,7 @@ def test_a_refused_key_fails_at_once_with_the_partners_words(here, remote_gusp):
     with sessions() as session:
         [message] = open311_messages(session)
         assert message.attempts == 1
-        assert message.last_error == ("Refused: HTTP 403 403 : Clé d'API (api_key) absente ou invalide : "
+        assert message.last_error == ("Refused: HTTP 403: Clé d'API (api_key) absente ou invalide : "
                                       "impossible de créer la demande.")
 
 

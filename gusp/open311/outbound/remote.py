@@ -106,9 +106,9 @@ def _call(method: str, link: PartnerOpen311, path: str, *, timeout: float, **kwa
     except httpx.HTTPError as error:
         raise Unavailable(f"{type(error).__name__} : {error}") from None
     if response.status_code >= 500 or response.status_code in _RETRYABLE:
-        raise Unavailable(f"HTTP {response.status_code} {_errors(response)}".strip())
+        raise Unavailable(f"HTTP {response.status_code}{_errors(response)}")
     if response.status_code != 200:
-        raise Refused(f"HTTP {response.status_code} {_errors(response)}".strip())
+        raise Refused(f"HTTP {response.status_code}{_errors(response)}")
     return response
 
 
@@ -123,13 +123,13 @@ def _root(response: httpx.Response, tag: str) -> ET.Element:
 
 
 def _errors(response: httpx.Response) -> str:
-    """The spec's error list, as « code : description » lines, or the start of the body."""
+    """The descriptions of the spec's error list, or the start of the body."""
     try:
         root = ET.fromstring(response.content)
-        found = [f"{_text(e, 'code')} : {_text(e, 'description')}" for e in root.findall("error")]
-        return "; ".join(found)[:_ERROR_MAX]
+        found = [_text(e, "description") or _text(e, "code") or "?" for e in root.findall("error")]
+        return (": " + "; ".join(found))[:_ERROR_MAX] if found else ""
     except ET.ParseError:
-        return response.text[:_ERROR_MAX]
+        return (": " + response.text)[:_ERROR_MAX] if response.text else ""
 
 
 def _update(element: ET.Element, tz: ZoneInfo) -> Update | None:
