@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     duplicate_window_days: int = Field(30, gt=0, description="Likely duplicates: open reports this recent.")
     default_delay_days: int = Field(15, gt=0, description="Deadline when neither category nor partner sets one.")
 
+    metrics_token: str = Field("", description="Bearer token of the Prometheus scraper; empty: /metrics for local clients only.")
+    ready_max_outbox_lag_minutes: int = Field(
+        30, gt=0, description="/readyz fails when a due message has waited longer than this (no worker sending)."
+    )
+    log_format: str = Field("text", pattern="^(text|json)$", description="Log lines: text, or json (one object a line).")
+    web_workers: int = Field(2, ge=1, le=64, description="Processes of `gusp serve` (uvicorn workers).")
+
     @property
     def database_url_safe(self) -> str:
         """The database URL without its password, for messages."""

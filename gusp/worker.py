@@ -39,6 +39,7 @@ from sqlalchemy.orm import sessionmaker as SessionMaker
 
 from gusp import db, notify, retention, states, storage
 from gusp.config import Settings
+from gusp.ops import health
 from gusp.models import OutboxMessage
 from gusp.open311.outbound import delivery as open311_delivery
 from gusp.open311.outbound import polling as open311_polling
@@ -189,6 +190,7 @@ def run_forever(
     tz = ZoneInfo(settings.timezone)
     digest_day = None
     next_poll = datetime.now(UTC)
+    worker = health.worker_name()
     while not stop.is_set():
         full = False
         try:
@@ -210,6 +212,8 @@ def run_forever(
                     log.info("overdue digest queued for %d coordinator(s)", queued)
                 if purged:
                     log.info("contact details past their retention period deleted: %d", purged)
+            with sessionmaker() as session, db.transaction(session):
+                health.beat(session, worker=worker)
             result = send_pending(sessionmaker=sessionmaker, settings=settings, sender=sender, batch=batch)
             if result.processed:
                 log.info("outbox: %d sent, %d to retry, %d failed", result.sent, result.retried, result.failed)

@@ -13,6 +13,7 @@ from gusp.api import (
     body_limit,
     diagnostics,
     errors,
+    health,
     media,
     open311,
     open311_clients,
@@ -26,6 +27,7 @@ from gusp.api import (
     triage,
 )
 from gusp.config import Settings
+from gusp.ops import logs, metrics
 
 _FORM_OVERHEAD = 1024 * 1024  # text fields and multipart boundaries
 
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Every photo may be at the limit; the whole request cannot be larger than that.
     app.add_middleware(body_limit.BodyLimit, max_bytes=settings.max_photos * settings.max_photo_bytes + _FORM_OVERHEAD)
+    app.add_middleware(metrics.RequestTimer)
+    app.add_middleware(logs.AccessLog)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = db.make_sessionmaker(engine)
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(open311.router)
     app.include_router(referentials.router)
     app.include_router(media.router)
+    app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.WEB_DIR / "static"), name="static")
     # Front-end libraries from the npm registry (web/package.json), installed by scripts/setup_web.sh.

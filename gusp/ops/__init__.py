@@ -1,0 +1,1 @@
+"""Running GUSP: health and readiness, metrics, logs, the `gusp check` report, deployment files."""
