@@ -13,13 +13,30 @@ from gusp.config import Settings
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+    import tempfile
+
     import uvicorn
 
-    from gusp.api.main import create_app
+    from gusp.ops import logs
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True,
-                forwarded_allow_ips=args.forwarded_allow_ips)
+    workers = args.workers or settings.web_workers
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker process counts its own requests; Prometheus reads them summed from this directory.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gusp-metrics-")
+    logs.configure(json_lines=settings.log_format == "json")
+    uvicorn.run("gusp.api.main:create_served_app", factory=True, workers=workers, host=args.host, port=args.port,
+                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, log_config=None,
+                server_header=False)
     return 0
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    from gusp.ops import check
+
+    findings = check.run(settings)
+    print(check.report(findings))
+    return 1 if any(f.level is check.Level.BLOCKER for f in findings) else 0
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -123,7 +140,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1",
                        help="adresses des mandataires inverses dont on croit les en-têtes X-Forwarded-* "
                             "(la limite de connexions par IP en dépend)")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="processus servant les requêtes (GUSP_WEB_WORKERS, 1 par défaut)")
     serve.set_defaults(run=_serve)
+
+    commands.add_parser("check", help="vérifier les réglages et l'environnement avant la production").set_defaults(
+        run=_check)
 
     database = commands.add_parser("db", help="base de données").add_subparsers(dest="action", required=True)
     database.add_parser("upgrade", help="créer la base si besoin, migrer, charger les catégories").set_defaults(

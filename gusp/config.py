@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         30, gt=0, description="/readyz fails when a due message has waited longer than this (no worker sending)."
     )
     log_format: str = Field("text", pattern="^(text|json)$", description="Log lines: text, or json (one object a line).")
-    web_workers: int = Field(2, ge=1, le=64, description="Processes of `gusp serve` (uvicorn workers).")
+    web_workers: int = Field(1, ge=1, le=64, description="Processes of `gusp serve` (uvicorn workers).")
 
     @property
     def database_url_safe(self) -> str:

@@ -79,3 +79,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if vendor.is_dir():
         app.mount("/vendor", StaticFiles(directory=vendor), name="vendor")
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app `gusp serve` runs in each of its processes: settings from the environment, logs set up."""
+    settings = Settings()
+    logs.configure(json_lines=settings.log_format == "json")
+    return create_app(settings)
