@@ -10,6 +10,7 @@ import sqlalchemy.exc
 
 from gusp import cli_media, cli_open311, cli_users, db, errors
 from gusp.config import Settings
+from gusp.ops import commands as ops_commands
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -29,14 +30,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, log_config=None,
                 server_header=False)
     return 0
-
-
-def _check(args: argparse.Namespace, settings: Settings) -> int:
-    from gusp.ops import check
-
-    findings = check.run(settings)
-    print(check.report(findings))
-    return 1 if any(f.level is check.Level.BLOCKER for f in findings) else 0
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -144,8 +137,7 @@ def parser() -> argparse.ArgumentParser:
                        help="processus servant les requêtes (GUSP_WEB_WORKERS, 1 par défaut)")
     serve.set_defaults(run=_serve)
 
-    commands.add_parser("check", help="vérifier les réglages et l'environnement avant la production").set_defaults(
-        run=_check)
+    ops_commands.add_commands(commands)
 
     database = commands.add_parser("db", help="base de données").add_subparsers(dest="action", required=True)
     database.add_parser("upgrade", help="créer la base si besoin, migrer, charger les catégories").set_defaults(

@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     web_workers: int = Field(1, ge=1, le=64, description="Processes of `gusp serve` (uvicorn workers).")
 
     @property
+    def max_request_bytes(self) -> int:
+        """Largest request body: every photo at its limit, plus 1 MiB of text fields and multipart boundaries."""
+        return self.max_photos * self.max_photo_bytes + 1024 * 1024
+
+    @property
     def database_url_safe(self) -> str:
         """The database URL without its password, for messages."""
         return make_url(self.database_url).render_as_string(hide_password=True)

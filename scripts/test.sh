@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/setup_ops.sh
 printf '\n== Tests\n'
 exec .venv/bin/python -m pytest "$@"

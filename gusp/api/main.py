@@ -29,9 +29,6 @@ from gusp.api import (
 from gusp.config import Settings
 from gusp.ops import logs, metrics
 
-_FORM_OVERHEAD = 1024 * 1024  # text fields and multipart boundaries
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = db.make_engine(settings.database_url)
@@ -51,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     # Every photo may be at the limit; the whole request cannot be larger than that.
-    app.add_middleware(body_limit.BodyLimit, max_bytes=settings.max_photos * settings.max_photo_bytes + _FORM_OVERHEAD)
+    app.add_middleware(body_limit.BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(metrics.RequestTimer)
     app.add_middleware(logs.AccessLog)
     app.state.settings = settings
