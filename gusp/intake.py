@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from gusp import categories, db, duplicates, errors, notify, photos, routing, states
 from gusp.config import Settings
 from gusp.geo import attribution
+from gusp.ops import metrics
 from gusp.models import Report, ReporterContact, ReportEvent, ReportPhoto, User
 from gusp.schemas import ReportCreate
 from gusp.storage import PhotoStorage, sweep
@@ -91,6 +92,7 @@ def create_report(
         report.partner_id = partner.id
         session.flush()
     notify.report_received(session=session, settings=settings, report=report)
+    metrics.REPORTS_CREATED.labels(report.source).inc()
     return report, False
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from gusp import errors
 from gusp.api import deps
-from gusp.ops import health, metrics
+from gusp.ops import health, scrape
 
 router = APIRouter(tags=["exploitation"])
 
@@ -39,7 +39,7 @@ def readyz(session: deps.SessionDep, settings: deps.SettingsDep, storage: deps.S
             responses={401: {"description": "Jeton manquant ou faux."}, 403: {"description": "Adresse non locale."}})
 def read_metrics(request: Request, session: deps.SessionDep, settings: deps.SettingsDep) -> Response:
     _require_scraper(request, settings.metrics_token)
-    return Response(metrics.exposition(session), media_type=metrics.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+    return Response(scrape.exposition(session), media_type=scrape.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
 def _require_scraper(request: Request, token: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -17,6 +18,7 @@ from PIL import Image
 
 from gusp import errors
 from gusp.config import Settings
+from gusp.ops import metrics
 from gusp.photos import decode, resize
 
 # EXIF orientation -> the transposition that shows the photo upright (as ImageOps.exif_transpose).
@@ -49,6 +51,14 @@ class ProcessedPhoto:
 
 def process(fileobj: BinaryIO, *, settings: Settings, field: str = "photos") -> ProcessedPhoto:
     """Turn an uploaded photo into a display and a thumbnail JPEG, or refuse it with a domain error."""
+    started = time.perf_counter()
+    processed = _process(fileobj, settings=settings, field=field)
+    metrics.PHOTO_SECONDS.observe(time.perf_counter() - started)
+    metrics.PHOTOS_PROCESSED.labels(processed.source_format).inc()
+    return processed
+
+
+def _process(fileobj: BinaryIO, *, settings: Settings, field: str) -> ProcessedPhoto:
     data = decode.read_bounded(fileobj, limit=settings.max_photo_bytes)
     if len(data) > settings.max_photo_bytes:
         raise errors.PayloadTooLarge(

@@ -12,6 +12,7 @@ from gusp import notify
 from gusp.api import deps
 from gusp.api.main import create_app
 from gusp.ops import health
+from tests import builders
 
 TOKEN = "jeton-de-scrape-des-tests"
 
@@ -71,3 +72,20 @@ def test_outbox_and_worker_gauges_come_from_the_database(scraper, session):
     assert values[("gusp_outbox_failed", ())] == 0
     assert 170 <= values[("gusp_outbox_oldest_due_seconds", ())] <= 600
     assert 29 <= values[("gusp_worker_last_seen_seconds", ())] <= 600
+
+
+def test_reports_and_photos_are_counted(scraper, session):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    before = samples(scraper.get("/metrics", headers=auth).text)
+    created = scraper.post("/api/v1/reports", data=builders.form(session, source="web"),
+                           files={"photos": ("p.jpg", builders.jpeg(), "image/jpeg")})
+    assert created.status_code == 201, created.text
+
+    after = samples(scraper.get("/metrics", headers=auth).text)
+
+    def delta(key):
+        return after.get(key, 0) - before.get(key, 0)
+
+    assert delta(("gusp_reports_created_total", (("source", "web"),))) == 1
+    assert delta(("gusp_photos_processed_total", (("format", "JPEG"),))) == 1
+    assert delta(("gusp_photo_processing_seconds_count", ())) == 1
