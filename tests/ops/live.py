@@ -27,6 +27,11 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     env.update({
         "GUSP_DATABASE_URL": settings.database_url,
         "GUSP_MEDIA_DIR": str(settings.media_dir),
+        "GUSP_MEDIA_URL": settings.media_url,
+        "GUSP_S3_ENDPOINT_URL": settings.s3_endpoint_url,
+        "GUSP_S3_ACCESS_KEY": settings.s3_access_key,
+        "GUSP_S3_SECRET_KEY": settings.s3_secret_key,
+        "GUSP_S3_REGION": settings.s3_region,
         "GUSP_PUBLIC_URL": settings.public_url,
         "GUSP_SMTP_HOST": settings.smtp_host,
         "GUSP_SMTP_PORT": str(settings.smtp_port),
@@ -35,7 +40,7 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
-def wait_until_up(url: str, *, timeout_s: float = 30, **client_options) -> None:
+def wait_until_up(url: str, *, timeout_s: float = 90, **client_options) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         try:

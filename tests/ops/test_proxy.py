@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from gusp import db
 from gusp.ops import deploy
 from tests import builders, smtp
-from tests.conftest import _prepare
+from tests.conftest import prepare
 from tests.ops import live
 
 HOST = "gusp.test"
@@ -35,7 +35,7 @@ def proxied(base_settings, tmp_path_factory):
         "database_url": url.render_as_string(hide_password=False), "media_dir": directory / "media",
         "public_url": f"https://{HOST}:{https_port}",
     })
-    _prepare(settings)
+    prepare(settings)
     with db.command_session(settings.database_url) as session:
         user, _ = builders.staff(session, "coordinateur", name="coordinatrice-proxy")
         email = user.email

@@ -1,6 +1,7 @@
 """Two `gusp serve` replicas behind nginx, sharing the database and the photo store, and two workers.
 
-Reports with photos go through either replica; a coordinator signs in on one and acts on the
+Photos live in a real S3-compatible store (SeaweedFS) that both replicas use, as a Métropole
+instance would. Reports with photos go through either replica; a coordinator signs in on one and acts on the
 other; two workers send the outbox at once. Nothing is lost, nothing is sent twice.
 """
 
@@ -25,7 +26,7 @@ from gusp import db, states
 from gusp.models import OutboxMessage
 from gusp.ops import deploy
 from tests import builders, builders_routing, smtp
-from tests.conftest import _prepare
+from tests.conftest import prepare
 from tests.ops import live
 
 HOST = "gusp.test"
@@ -34,12 +35,13 @@ REPORTS = 8
 
 
 @pytest.fixture
-def replicas(base_settings, tmp_path, smtp_server):
+def replicas(base_settings, tmp_path, smtp_server, s3_server):
     url = make_url(base_settings.database_url).set(database=f"gusp_replicas_{uuid.uuid4().hex[:10]}")
     https_port = smtp.free_port()
     settings = smtp.mail_settings(base_settings, smtp_server, public_url=f"https://{HOST}:{https_port}").model_copy(
-        update={"database_url": url.render_as_string(hide_password=False), "media_dir": tmp_path / "media"})
-    _prepare(settings)
+        update={"database_url": url.render_as_string(hide_password=False), "media_dir": tmp_path / "unused"})
+    settings = s3_server.settings(settings)  # the replicas share a real S3 store (SeaweedFS), no local disk
+    prepare(settings)
     with db.command_session(settings.database_url) as session:
         user, _ = builders.staff(session, "coordinateur", name="coordinatrice-replicas")
         partner = builders_routing.make_partner(session, "Bailleur des tests", emails=["bailleur@example.org"])
@@ -70,6 +72,7 @@ def handled(log: Path, method: str, path_start: str) -> int:
 
 
 def test_two_replicas_and_two_workers_lose_nothing_and_send_nothing_twice(replicas, smtp_server):
+    assert replicas["settings"].media_url.startswith("s3://")
     context = ssl.create_default_context(cafile=replicas["certificate"])
     with httpx.Client(verify=context, headers={"Host": HOST}, timeout=60) as https:
         references = []
@@ -98,6 +101,7 @@ def test_two_replicas_and_two_workers_lose_nothing_and_send_nothing_twice(replic
                     served = https.get(f"{replicas['url']}{path}")
                     assert served.status_code == 200, path
                     assert hashlib.sha256(served.content).hexdigest() == path.rsplit("/", 1)[1].removesuffix(".jpg")
+    assert not replicas["settings"].media_dir.exists()  # nothing went to a local disk
 
     for log in replicas["logs"]:  # both replicas took reports and coordinator actions
         assert handled(log, "POST", "/api/v1/reports") >= 1
