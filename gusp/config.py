@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     display_max_px: int = Field(2048, gt=0, description="Long side of the stored display photo.")
     thumbnail_max_px: int = Field(400, gt=0, description="Long side of the stored thumbnail.")
     jpeg_quality: int = Field(85, ge=30, le=95, description="Quality of stored JPEG files.")
+    decode_memory_mb: int = Field(
+        512, ge=64, description="Memory (MiB) that photo decodes may hold at once in the process; larger photos are refused."
+    )
+    decode_wait_s: float = Field(
+        20.0, ge=0, description="How long a photo waits for its share of decode_memory_mb before a 503 with Retry-After."
+    )
     service_area_margin_m: float = Field(
         5000.0, ge=0, description="Margin around the communes' perimeters where reports are accepted."
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+import zlib
 
 import pillow_heif
 from PIL import ExifTags, Image
@@ -102,6 +103,12 @@ def encode(image: Image.Image, format: str, **params: object) -> bytes:
     return buffer.getvalue()
 
 
+def noisy_image(width: int, height: int) -> Image.Image:
+    """Marked, with sensor-like noise, so that files compress like photos rather than flat colour."""
+    noise = Image.merge("RGB", [Image.effect_noise((width, height), 40) for _ in range(3)])
+    return Image.blend(marked_image(width, height), noise, 0.3)
+
+
 def make_heic(width: int = 320, height: int = 240, *, orientation: int | None = None) -> bytes:
     """A HEIC as an iPhone sends it; pillow-heif turns the EXIF orientation into HEIF's irot box."""
     heif = pillow_heif.from_pillow(marked_image(width, height))
@@ -119,6 +126,27 @@ def png_header_only(width: int, height: int) -> bytes:
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+
+
+def png_bomb(width: int, height: int, *, colour_type: int = 6, depth: int = 8) -> bytes:
+    """A real, fully decodable PNG of many pixels in a few hundred kilobytes (rows compressed as they come,
+    never all in memory): left half transparent red, right half opaque blue for RGBA (colour type 6)."""
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour_type]
+    sample = depth // 8
+    if colour_type == 6:
+        left, right = bytes([255, 0, 0, 0]), bytes([0, 0, 200, 255])
+    else:
+        left, right = bytes([40] * channels), bytes([200] * channels)
+    row = b"\x00" + b"".join(bytes(b for b in px for _ in range(sample)) * n
+                             for px, n in ((left, width // 2), (right, width - width // 2)))
+    compressor = zlib.compressobj(6)
+    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def with_jpeg_dimensions(data: bytes, width: int, height: int) -> bytes:
@@ -214,6 +242,8 @@ def photo_settings(**overrides: object) -> Settings:
         "display_max_px": 2048,
         "thumbnail_max_px": 400,
         "jpeg_quality": 85,
+        "decode_memory_mb": 512,
+        "decode_wait_s": 20.0,
     }
     return Settings(**{**values, **overrides})
 

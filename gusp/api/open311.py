@@ -47,14 +47,17 @@ def _status(error: errors.GuspError) -> int:
         return 403
     if isinstance(error, errors.NotFound):
         return 404
+    if isinstance(error, errors.ServiceUnavailable):
+        return 503  # busy decoding photos: the client should send it again later
     return 400
 
 
-def error_response(request: Request, status: int, descriptions: list[str]) -> Response:
+def error_response(request: Request, status: int, descriptions: list[str],
+                   headers: dict[str, str] | None = None) -> Response:
     fmt = _format_of(request)
     document = formats.error_document([(status, d) for d in descriptions])
     return Response(formats.render(document, root="errors", fmt=fmt), status_code=status,
-                    media_type=formats.MEDIA_TYPES[fmt])
+                    media_type=formats.MEDIA_TYPES[fmt], headers=headers)
 
 
 def _descriptions(error: errors.GuspError) -> list[str]:
@@ -73,7 +76,7 @@ class Open311Route(APIRoute):
             try:
                 response = await handler(request)
             except errors.GuspError as error:
-                response = error_response(request, _status(error), _descriptions(error))
+                response = error_response(request, _status(error), _descriptions(error), error.headers())
                 if allow := error.details.get("allow"):
                     response.headers["Allow"] = str(allow)
             except RequestValidationError:

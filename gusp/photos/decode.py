@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+from dataclasses import dataclass
 from functools import cache
 from typing import BinaryIO
 
@@ -64,8 +65,19 @@ def human_size(size: int) -> str:
     return f"{size} octets"
 
 
-def load(data: bytes, source_format: str, *, settings: Settings, field: str) -> tuple[Image.Image, int, bytes | None]:
-    """Decode once, refusing bombs from the header; returns the pixels, the EXIF orientation and the ICC profile.
+@dataclass(frozen=True)
+class Header:
+    """What the file says of itself before any pixel is decoded: enough to refuse it or budget its decode."""
+
+    image: Image.Image  # opened, not decoded; a JPEG is already set to decode at a reduced size
+    source_format: str
+    width: int  # as stored in the file, before any reduced decode
+    height: int
+    compressed_bytes: int
+
+
+def open_header(data: bytes, source_format: str, *, settings: Settings, field: str) -> Header:
+    """Parse the header only, refusing bombs from it; JPEGs are set to decode at the smallest useful scale.
 
     Everything here reads attacker-controlled bytes through C decoders and plugins that raise
     many exception types (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError,
@@ -77,38 +89,56 @@ def load(data: bytes, source_format: str, *, settings: Settings, field: str) -> 
         raise _unreadable(field)
     if source_format == "HEIF":
         _register_heif_opener()
-    buffer = io.BytesIO(data)
     try:
-        image = Image.open(buffer, formats=[source_format])
+        image = Image.open(io.BytesIO(data), formats=[source_format])
         width, height = image.size
         if width * height > settings.max_image_pixels:
-            raise _too_big(field, settings)
+            raise too_big(field, settings.max_image_pixels)
         if width < 1 or height < 1:
             raise _unreadable(field)
         if source_format == "JPEG":
             _draft(image, settings.display_max_px)
-        image.load()
     except errors.GuspError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         # Pillow's own limit (MAX_IMAGE_PIXELS) may be lower than ours; its warning is an
         # exception only where warnings are turned into errors, as under `pytest -W error`.
-        raise _too_big(field, settings) from exc
+        raise too_big(field, settings.max_image_pixels) from exc
     except Exception as exc:
         log.info("unreadable %s upload: %r", source_format, exc)
         raise _unreadable(field) from exc
+    return Header(image, source_format, width, height, len(data))
+
+
+def decode(header: Header, *, field: str) -> tuple[Image.Image, int, bytes | None]:
+    """Decode the pixels once; returns them, the EXIF orientation and the ICC profile."""
+    image = header.image
+    try:
+        image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _unreadable(field) from exc  # the header passed the limits: a lying file
+    except Exception as exc:
+        log.info("unreadable %s upload: %r", header.source_format, exc)
+        raise _unreadable(field) from exc
     orientation = _orientation(image)
     icc = image.info.get("icc_profile") or None
-    buffer.close()  # the image keeps a reference to its file; the pixels no longer need it
+    fp = getattr(image, "fp", None)
+    if fp is not None:  # the image keeps a reference to its file; the pixels no longer need it
+        fp.close()
     return image, orientation, icc
 
 
-def _too_big(field: str, settings: Settings) -> errors.Unprocessable:
+def load(data: bytes, source_format: str, *, settings: Settings, field: str) -> tuple[Image.Image, int, bytes | None]:
+    """Header checks then decode, without the memory budget (pipeline.process takes it)."""
+    return decode(open_header(data, source_format, settings=settings, field=field), field=field)
+
+
+def too_big(field: str, max_pixels: int) -> errors.Unprocessable:
     return errors.Unprocessable(
         "photo_trop_grande",
         "Cette image est trop grande pour être traitée.",
         field=field,
-        max_pixels=settings.max_image_pixels,
+        max_pixels=max_pixels,
     )
 
 

@@ -19,7 +19,7 @@ from PIL import Image
 from gusp import errors
 from gusp.config import Settings
 from gusp.ops import metrics
-from gusp.photos import decode, resize
+from gusp.photos import budget, decode, resize
 
 # EXIF orientation -> the transposition that shows the photo upright (as ImageOps.exif_transpose).
 _ORIENTATIONS = {
@@ -74,21 +74,28 @@ def _process(fileobj: BinaryIO, *, settings: Settings, field: str) -> ProcessedP
             "Cette photo n'est pas dans un format accepté (JPEG, PNG, WebP ou HEIC).",
             field=field,
         )
-    image, orientation, icc = decode.load(data, source_format, settings=settings, field=field)
-    del data  # decoded: the compressed bytes can go before the resample needs memory
+    header = decode.open_header(data, source_format, settings=settings, field=field)
+    del data  # the header holds the bytes as long as the decoder needs them
+    cost = budget.estimate(header, settings=settings)
+    budget.admissible(header, cost, settings=settings, field=field)
+    with budget.reserve(cost, settings=settings):
+        return _renditions(header, settings=settings, field=field)
 
-    image = resize.shrink(resize.flatten(image), settings.display_max_px)
+
+def _renditions(header: decode.Header, *, settings: Settings, field: str) -> ProcessedPhoto:
+    """Decode, bring to the display size (flattened, sRGB, upright), then the thumbnail from the display."""
+    image, orientation, icc = decode.decode(header, field=field)
+    target = settings.display_max_px
+    image = resize.shrink(resize.flatten(image, reduce_by=resize.reduce_factor(image.size, target)), target)
     image = resize.to_srgb(image, icc)
     if orientation in _ORIENTATIONS:
         image = image.transpose(_ORIENTATIONS[orientation])
-    display = _encode(image, quality=settings.jpeg_quality)
-
+    display = resize.in_background(_encode, image, quality=settings.jpeg_quality)  # while the thumbnail is made
     thumb = image.resize(
         resize.fit(image.size, settings.thumbnail_max_px), Image.Resampling.LANCZOS, reducing_gap=2.0
     )
     thumbnail = _encode(thumb, quality=settings.jpeg_quality)
-    return ProcessedPhoto(display=display, thumbnail=thumbnail, source_format=source_format)
-
+    return ProcessedPhoto(display=display.result(), thumbnail=thumbnail, source_format=header.source_format)
 
 
 def _encode(image: Image.Image, *, quality: int) -> Rendition:

@@ -7,8 +7,10 @@ import logging
 import math
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
+from typing import TypeVar
 
 from PIL import Image, ImageCms
 
@@ -20,26 +22,67 @@ log = logging.getLogger(__name__)
 # 48-megapixel photos (4000, 4032, 8064 px) then give 2000 or 2016 px displays instead of 2048,
 # a difference no screen shows, for a third of the time and a quarter of the memory.
 MIN_FILL = 0.95
+# The resample of a display when no block average fits (see shrink).
+DISPLAY_FILTER = Image.Resampling.BICUBIC
 _WHITE = (255, 255, 255)
+T = TypeVar("T")
+BAND_ROWS = 256  # rows flattened at a time
+# Before a resample, a block average leaves at least this multiple of the target: the resample
+# then sees enough pixels for its quality, and a huge PNG is flattened into a small copy.
+REDUCING_GAP = 1.5
 
 
-def flatten(image: Image.Image) -> Image.Image:
-    """Bring every decoded mode to L, RGB or CMYK, transparency composited on white.
+def flatten(image: Image.Image, *, reduce_by: int = 1) -> Image.Image:
+    """Bring every decoded mode to L, RGB or CMYK, transparency composited on white, reduced k×k on the way.
 
     Done before resizing: Pillow resamples P and 1 with nearest neighbour, clips 16-bit grey,
-    and resampling after compositing equals compositing after a premultiplied resample.
+    and resampling after compositing equals compositing after a premultiplied resample. A mode
+    that needs converting is converted band by band, each band reduced at once, so a 60-megapixel
+    RGBA PNG costs its decoded pixels and a band, not two more full-size copies.
     """
+    if not needs_flattening(image):
+        return image.reduce(reduce_by) if reduce_by > 1 else image
+    width, height = image.size
+    rows = reduce_by * max(1, BAND_ROWS // reduce_by)  # a multiple of the factor: blocks never straddle bands
+    flat: Image.Image | None = None
+    for top in range(0, height, rows):
+        band = _flatten(image.crop((0, top, width, min(height, top + rows))))
+        if reduce_by > 1:
+            band = band.reduce(reduce_by)
+        if flat is None:
+            flat = Image.new(band.mode, (math.ceil(width / reduce_by), math.ceil(height / reduce_by)))
+        flat.paste(band, (0, top // reduce_by))
+    assert flat is not None
+    return flat
+
+
+def reduce_factor(size: tuple[int, int], target: int) -> int:
+    """The k×k block average to take before anything else: the whole shrink when it lands within MIN_FILL
+    of the target, else the part of it that leaves at least REDUCING_GAP times the target to resample."""
+    long_side = max(size)
+    if long_side <= target:
+        return 1
+    for factor in range(math.ceil(long_side / target), math.floor(long_side / (target * MIN_FILL)) + 1):
+        if factor >= 2 and math.ceil(long_side / factor) <= target:
+            return factor
+    fitted = fit(size, target)
+    return max(1, int(min(size[0] / fitted[0], size[1] / fitted[1]) / REDUCING_GAP))
+
+
+def needs_flattening(image: Image.Image) -> bool:
+    return image.mode not in ("L", "RGB", "CMYK") or image.has_transparency_data
+
+
+def _flatten(image: Image.Image) -> Image.Image:
     mode = image.mode
-    if mode in ("L", "RGB", "CMYK") and not image.has_transparency_data:
-        return image
     if mode in ("I", "I;16", "I;16L", "I;16B", "I;16N"):  # 16-bit grey PNG: scale to 8 bits, don't clip
         return image.convert("I").point(lambda value: value / 256, "L")
     if mode in ("1", "F"):
         return image.convert("L")
     if image.has_transparency_data:
-        rgba = image.convert("RGBA")
+        rgba = image if mode == "RGBA" else image.convert("RGBA")
         flat = Image.new("RGB", rgba.size, _WHITE)
-        flat.paste(rgba, mask=rgba.getchannel("A"))
+        flat.paste(rgba, mask=rgba)  # an RGBA mask is its alpha band: no separate copy of it
         return flat
     return image.convert("RGB")
 
@@ -57,17 +100,16 @@ def fit(size: tuple[int, int], max_px: int) -> tuple[int, int]:
 def shrink(image: Image.Image, target: int) -> Image.Image:
     """Bring the long side to target, or within MIN_FILL of it by a cheap k×k block average.
 
-    The resample, when needed, is bicubic: on a full-size decode it is the costliest step and
-    costs two thirds of Lanczos' for a difference nobody sees at 2048 px. The thumbnail, cheap
-    to make, keeps Lanczos' sharpness.
+    When no block average lands within MIN_FILL (8-megapixel phones: 3264 px for 2048), the
+    image is resampled with an area-weighted filter (DISPLAY_FILTER): on a full-size decode the
+    resample is the costliest step. The thumbnail, cheap to make, keeps Lanczos' sharpness.
     """
-    long_side = max(image.size)
-    if long_side <= target:
+    factor = reduce_factor(image.size, target)
+    if factor > 1:
+        image = image.reduce(factor)
+    if max(image.size) <= target:
         return image
-    for factor in range(math.ceil(long_side / target), math.floor(long_side / (target * MIN_FILL)) + 1):
-        if factor >= 2 and math.ceil(long_side / factor) <= target:
-            return image.reduce(factor)
-    return _resize(image, fit(image.size, target), Image.Resampling.BICUBIC)
+    return _resize(image, fit(image.size, target), DISPLAY_FILTER)
 
 
 def _resize(image: Image.Image, size: tuple[int, int], resample: Image.Resampling) -> Image.Image:
@@ -80,10 +122,7 @@ def _resize(image: Image.Image, size: tuple[int, int], resample: Image.Resamplin
         return image
     bands = min(_worker_count(), max(1, size[1] // 256))
     if bands == 1:
-        return image.resize(size, resample, reducing_gap=2.0)
-    factor = int(min(image.width / size[0], image.height / size[1]) / 2.0)  # as reducing_gap=2.0 does
-    if factor >= 2:
-        image = image.reduce(factor)
+        return image.resize(size, resample)
     src_w, src_h = image.size
     width, height = size
     edges = [round(height * i / bands) for i in range(bands + 1)]
@@ -117,6 +156,11 @@ def _pool() -> ThreadPoolExecutor:
         if _pool_instance is None:
             _pool_instance = ThreadPoolExecutor(max_workers=_worker_count(), thread_name_prefix="gusp-photos")
         return _pool_instance
+
+
+def in_background(function: Callable[..., T], *args: object, **kwargs: object) -> Future[T]:
+    """Run one step on the photo pool (Pillow's encoders and resamplers release the GIL)."""
+    return _pool().submit(function, *args, **kwargs)
 
 
 def to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:

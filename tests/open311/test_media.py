@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from gusp.models import Report, ReportPhoto
 from gusp.open311 import media
+from gusp.photos import budget
 from tests import builders
 from tests.open311 import builders_open311 as o311
 
@@ -217,3 +218,23 @@ def test_one_bad_media_url_among_several_refuses_the_request_and_writes_nothing(
 
     assert response.status_code == 400
     assert (count(session), count(session, ReportPhoto)) == before
+
+
+def test_a_photo_waiting_too_long_for_the_decode_budget_is_503_with_retry_after(client, session, api_key,
+                                                                                   media_server, allow_loopback, app):
+    """The decode bound of issue 10 holds on this path too; a 503 tells the client to send it again later."""
+    app.state.settings = allow_loopback.model_copy(update={"decode_memory_mb": 96, "decode_wait_s": 0.2})
+    shared = budget.shared(96 * budget.MIB)
+    assert shared.acquire(shared.capacity, timeout=0)
+    try:
+        media_server.routes["/p.jpg"] = o311.Route(body=PHOTO, headers={"Content-Type": "image/jpeg"})
+        before = count(session)
+        response = o311.post(client, o311.fields(session, api_key, media_url=f"{media_server.base}/p.jpg"))
+    finally:
+        shared.release(shared.capacity)
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == str(budget.RETRY_AFTER_S)
+    assert o311.json_errors(response) == [
+        (503, "Le serveur traite beaucoup de photos en ce moment : réessayez dans quelques secondes.")]
+    assert count(session) == before
