@@ -1,12 +1,13 @@
-"""How fast and how lean is the photo pipeline, against naive Pillow and libvips' thumbnail?
+"""How fast and how lean is the photo pipeline, against naive Pillow and libvips' thumbnail, size by size?
 
-Run: `python bench/bench_photos.py [--runs 15] [--rounds 3]`. It generates a photo-like 12-megapixel JPEG
-(4000×3000, gradients, shapes, sensor noise, EXIF orientation 6), then runs each pipeline in a
-fresh subprocess: one first run whose peak RSS above the post-import baseline is recorded
-(tracemalloc does not see Pillow's or libvips' C allocations), then timed runs; the pipelines
-take turns over a few rounds so that other load on the machine hits them alike. Every pipeline
-produces the two stored outputs: a display JPEG (long side 2048) and a thumbnail (400), metadata
-stripped, quality 85.
+Run: `python bench/bench_photos.py [--runs 15] [--rounds 3] [--sizes 3264x2448 4000x3000]`. It
+generates a corpus of photo-like JPEGs at the sizes phones send (5 to 48 megapixels: gradients,
+shapes, sensor noise, EXIF orientation 6), then runs each pipeline on each photo in a fresh
+subprocess: one first run whose peak RSS above the post-import baseline is recorded (tracemalloc
+does not see Pillow's or libvips' C allocations), then timed runs; the pipelines take turns over
+a few rounds so that other load on the machine hits them alike, and the ratios are taken within
+one run. Every pipeline produces the two stored outputs: a display JPEG (long side 2048) and a
+thumbnail (400), metadata stripped, quality 85.
 """
 
 from __future__ import annotations
@@ -34,12 +35,24 @@ if str(ROOT) not in sys.path:
 DISPLAY, THUMBNAIL, QUALITY = 2048, 400, 85
 
 PIPELINES = {
-    "gusp": "(a) `gusp.photos.process`",
-    "gusp_exact": "(a') `gusp.photos.process`, `MIN_FILL = 1.0` (exact 2048)",
-    "naive": "(b) naive Pillow: full decode, exif_transpose, 2 resizes",
-    "vips": "(c) libvips `thumbnail_buffer` ×2",
-    "vips_same": "(c') libvips `thumbnail_buffer` ×2, at (a)'s display size",
+    "gusp": "`gusp.photos.process`",
+    "vips": "libvips `thumbnail_buffer` ×2",
+    "vips_same": "libvips `thumbnail_buffer` ×2 at GUSP's display size",
+    "naive": "naive Pillow: full decode, exif_transpose, 2 Lanczos resizes",
 }
+# The sizes phones send: (label, width, height). Real 48 MP files are 10-15 MB: generated at a lower quality.
+SIZES = [
+    ("5 MP", 2592, 1944),
+    ("8 MP, jolla.jpg's size", 3264, 2448),
+    ("8 MP 16:9", 3840, 2160),
+    ("9 MP", 3456, 2592),
+    ("10 MP", 3648, 2736),
+    ("12 MP", 4000, 3000),
+    ("12 MP iPhone", 4032, 3024),
+    ("16 MP", 4624, 3472),
+    ("24 MP", 6000, 4000),
+    ("48 MP", 8064, 6048),
+]
 
 
 def make_photo(path: Path, *, width: int = 4000, height: int = 3000, seed: int = 12) -> None:
@@ -65,19 +78,16 @@ def make_photo(path: Path, *, width: int = 4000, height: int = 3000, seed: int =
     exif = Image.Exif()
     exif[0x0112] = 6  # held in portrait: stored landscape, shown rotated 90° clockwise
     exif[0x010F] = "BenchPhone"
-    image.save(path, "JPEG", quality=92, exif=exif)
+    image.save(path, "JPEG", quality=92 if width * height < 20_000_000 else 80, exif=exif)
 
 
 # --- the pipelines, each returning (display bytes, display size, thumbnail bytes, thumbnail size)
 
 
-def _gusp(data: bytes, *, exact: bool = False) -> Callable[[], tuple]:
+def _gusp(data: bytes) -> Callable[[], tuple]:
     from gusp import photos
     from gusp.config import Settings
-    from gusp.photos import resize
 
-    if exact:
-        resize.MIN_FILL = 1.0
     settings = Settings(display_max_px=DISPLAY, thumbnail_max_px=THUMBNAIL, jpeg_quality=QUALITY)
 
     def run() -> tuple:
@@ -141,7 +151,6 @@ def worker(name: str, path: Path, runs: int, display: int) -> dict:
     data = path.read_bytes()
     run = {
         "gusp": lambda: _gusp(data),
-        "gusp_exact": lambda: _gusp(data, exact=True),
         "naive": lambda: _naive(data),
         "vips": lambda: _vips(data),
         "vips_same": lambda: _vips(data, display=display),
@@ -198,10 +207,33 @@ def _version(module: str) -> str:
         return "?"
 
 
+def _measure(path: Path, args: argparse.Namespace) -> dict[str, dict]:
+    """Every pipeline on one photo, in fresh processes, the pipelines interleaved round after round."""
+    results: dict[str, dict] = {}
+    per_round = max(1, args.runs // args.rounds)
+    for _ in range(args.rounds):  # pipelines interleaved, so a busy moment hurts them all alike
+        for name in PIPELINES:
+            display = max(results["gusp"]["display"]) if "gusp" in results else DISPLAY
+            command = [sys.executable, __file__, "--worker", name, "--input", str(path), "--runs", str(per_round)]
+            out = subprocess.run([*command, "--display", str(display)], check=True, capture_output=True, text=True)
+            result = json.loads(out.stdout)
+            if name in results:
+                result["times"] += results[name]["times"]
+                result["peak_mib"] = min(result["peak_mib"], results[name]["peak_mib"])
+            results[name] = result
+    return results
+
+
+def _size(text: str) -> tuple[str, int, int]:
+    width, height = (int(v) for v in text.lower().split("x"))
+    return f"{width * height / 1e6:.0f} MP", width, height
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15, help="timed runs per pipeline (median reported)")
-    parser.add_argument("--rounds", type=int, default=3, help="fresh processes per pipeline, interleaved")
+    parser.add_argument("--runs", type=int, default=15, help="timed runs per pipeline and photo (median reported)")
+    parser.add_argument("--rounds", type=int, default=3, help="fresh processes per pipeline and photo, interleaved")
+    parser.add_argument("--sizes", nargs="*", type=_size, help="WIDTHxHEIGHT of the photos (default: the corpus)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--display", type=int, default=DISPLAY, help=argparse.SUPPRESS)
@@ -211,40 +243,34 @@ def main() -> None:
         return
 
     load = os.getloadavg()[0]
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "photo-12mp.jpg"
-        make_photo(path)
-        size = path.stat().st_size
-        results: dict[str, dict] = {}
-        per_round = max(1, args.runs // args.rounds)
-        for _ in range(args.rounds):  # pipelines interleaved, so a busy moment hurts them all alike
-            for name in PIPELINES:
-                display = max(results["gusp"]["display"]) if "gusp" in results else DISPLAY
-                command = [sys.executable, __file__, "--worker", name, "--input", str(path), "--runs", str(per_round)]
-                out = subprocess.run([*command, "--display", str(display)], check=True, capture_output=True, text=True)
-                result = json.loads(out.stdout)
-                if name in results:
-                    result["times"] += results[name]["times"]
-                    result["peak_mib"] = min(result["peak_mib"], results[name]["peak_mib"])
-                results[name] = result
-    runs = len(results["gusp"]["times"])
+        for label, width, height in args.sizes or SIZES:
+            path = Path(tmp) / f"photo-{width}x{height}.jpg"
+            make_photo(path, width=width, height=height)
+            results = _measure(path, args)
+            rows.append((label, width, height, path.stat().st_size, results))
+            print(f"… {label} done", file=sys.stderr, flush=True)
+    runs = len(rows[0][4]["gusp"]["times"])
 
-    print(f"Input: 4000×3000 JPEG, quality 92, EXIF orientation 6, {size / 1e6:.1f} MB; "
-          f"outputs: JPEG q{QUALITY}, display ≤ {DISPLAY} px, thumbnail ≤ {THUMBNAIL} px, no metadata.")
-    print(f"Median of {runs} runs in {args.rounds} fresh processes per pipeline (interleaved), each after one "
-          "untimed run; peak RSS: that first run's, above the process's RSS after imports (lowest of the rounds).\n")
-    print("| Pipeline | Display | Thumbnail | Median ms | Min ms | Peak RSS MiB | Output KB (display + thumb) |")
-    print("|---|---|---|---:|---:|---:|---|")
-    for name, label in PIPELINES.items():
-        r = results[name]
-        peak = f"{r['peak_mib']:.0f}" + ("" if r["peak_exact"] else " (upper bound)")
-        print(
-            f"| {label} | {r['display'][0]}×{r['display'][1]} | {r['thumbnail'][0]}×{r['thumbnail'][1]} "
-            f"| {statistics.median(r['times']):.0f} | {min(r['times']):.0f} | {peak} | {r['bytes'][0] // 1000} + {r['bytes'][1] // 1000} |"
-        )
+    print(f"Inputs: photo-like JPEGs, EXIF orientation 6, quality 92 (80 from 20 MP); outputs: JPEG q{QUALITY}, "
+          f"display ≤ {DISPLAY} px, thumbnail ≤ {THUMBNAIL} px, no metadata. Median of {runs} runs in {args.rounds} "
+          "fresh processes per pipeline and photo (interleaved), each after one untimed run; peak RSS: that first "
+          "run's, above the process's RSS after imports (lowest of the rounds).\n")
+    print("| photo | file MB | GUSP display | GUSP ms | libvips ms | libvips at GUSP's size ms | naive Pillow ms "
+          "| GUSP / libvips | naive / GUSP | peak RSS MiB GUSP / libvips / naive |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---|")
+    for label, width, height, size, r in rows:
+        med = {name: statistics.median(r[name]["times"]) for name in PIPELINES}
+        best_vips = min(med["vips"], med["vips_same"])
+        peaks = " / ".join(f"{r[name]['peak_mib']:.0f}" for name in ("gusp", "vips", "naive"))
+        print(f"| {label} ({width}×{height}) | {size / 1e6:.1f} | {r['gusp']['display'][0]}×{r['gusp']['display'][1]} "
+              f"| **{med['gusp']:.0f}** | {med['vips']:.0f} | {med['vips_same']:.0f} | {med['naive']:.0f} "
+              f"| **{med['gusp'] / best_vips:.2f}×** | **{med['naive'] / med['gusp']:.1f}×** | {peaks} |")
     print()
+    print("GUSP / libvips is against the faster of the two libvips runs.")
     print("\n".join(machine()))
-    print(f"- load average (1 min) at start: {load:.2f}")
+    print(f"- load average (1 min) at start: {load:.2f}, at the end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
