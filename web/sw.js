@@ -13,6 +13,7 @@ const SHELL = [
   "/static/favicon.svg",
   "/static/js/api.js",
   "/static/js/dom.js",
+  "/static/js/downscale.js",
   "/static/js/follow.js",
   "/static/js/forms.js",
   "/static/js/icons.js",

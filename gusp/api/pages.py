@@ -90,6 +90,7 @@ def front_end_settings(settings: Settings) -> dict[str, object]:
         "tileAttribution": getattr(settings, "tile_attribution", ""),
         "maxPhotos": settings.max_photos,
         "maxPhotoBytes": settings.max_photo_bytes,
+        "displayMaxPx": settings.display_max_px,
         "contactRetentionMonths": getattr(settings, "contact_retention_months", 12),
     }
 

@@ -49,20 +49,53 @@ export async function request(method, url, { json, form, headers = {}, signal } 
     throw new NetworkError();
   }
   if (response.status === 204) return null;
-  const text = await response.text();
+  return answer(response.status, await response.text());
+}
+
+/** The JSON of an answer, or its ApiError. */
+function answer(status, text) {
+  if (status === 204) return null;
   let data = null;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {
     data = null;
   }
-  if (!response.ok) {
-    if (!data && response.status >= 500) {
+  if (status < 200 || status >= 300) {
+    if (!data && status >= 500) {
       data = { code: "serveur_indisponible", message: "Le serveur est momentanément indisponible ; réessayez." };
     }
-    throw new ApiError(response.status, data);
+    throw new ApiError(status, data);
   }
   return data;
+}
+
+/**
+ * POST a form (FormData) and follow its upload: `onProgress(sent, total)` in bytes. fetch cannot
+ * tell how much of a body has left, XMLHttpRequest can; answers and errors are those of request().
+ */
+export function upload(url, { form, headers = {}, onProgress = () => {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", url);
+    xhr.setRequestHeader("Accept", "application/json");
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    if (csrfToken) xhr.setRequestHeader("X-CSRF-Token", csrfToken);
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded, event.total);
+    });
+    xhr.addEventListener("load", () => {
+      try {
+        resolve(answer(xhr.status, xhr.responseText));
+      } catch (error) {
+        reject(error);
+      }
+    });
+    for (const failure of ["error", "timeout", "abort"]) {
+      xhr.addEventListener(failure, () => reject(new NetworkError()));
+    }
+    xhr.send(form);
+  });
 }
 
 export const get = (url, options) => request("GET", url, options);

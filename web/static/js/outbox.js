@@ -2,7 +2,7 @@
 // the first try, and sent again with the same key until the server answers: created exactly once,
 // even when an answer is lost on a bad network.
 
-import { post } from "./api.js";
+import { upload } from "./api.js";
 import { problemsOf } from "./forms.js";
 import * as store from "./store.js";
 
@@ -36,10 +36,10 @@ function formData(item) {
   return form;
 }
 
-/** One try; the same promise for concurrent callers of the same item. */
-export function send(item) {
+/** One try; the same promise for concurrent callers of the same item. `onProgress(sent, total)`: the upload's bytes. */
+export function send(item, { onProgress } = {}) {
   if (!inFlight.has(item.key)) {
-    const attempt = post("/api/v1/reports", { form: formData(item), headers: { "Idempotency-Key": item.key } })
+    const attempt = upload("/api/v1/reports", { form: formData(item), headers: { "Idempotency-Key": item.key }, onProgress })
       .then(async (report) => {
         await store.remove(store.OUTBOX, item.key);
         await remember(report, { label: item.label });

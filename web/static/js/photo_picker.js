@@ -1,14 +1,21 @@
-// The photos chosen for a report: taken with the camera or picked from the phone, shown as
-// thumbnails that can be removed; too many or too heavy ones are flagged before sending.
+// The photos chosen for a report: taken with the camera or picked from the phone, prepared once
+// (`prepare`: downscaled before upload), shown as thumbnails that can be removed; too many or too
+// heavy ones are flagged before sending.
 
 import { announce, h } from "./dom.js";
 import { formatBytes } from "./vocabulary.js";
 
 export class PhotoPicker {
-  constructor({ list, warning, maxPhotos, maxBytes, onChange = () => {}, focusWhenEmpty = null }) {
-    Object.assign(this, { list, warning, maxPhotos, maxBytes, onChange, focusWhenEmpty });
+  constructor({ list, warning, maxPhotos, maxBytes, onChange = () => {}, focusWhenEmpty = null, prepare = async (file) => file }) {
+    Object.assign(this, { list, warning, maxPhotos, maxBytes, onChange, focusWhenEmpty, prepare });
     this.photos = []; // {id, name, type, blob, url}
     this.ids = 0;
+    this.preparing = Promise.resolve();
+  }
+
+  /** Resolves when every chosen photo is prepared and listed: wait for it before saving or sending. */
+  ready() {
+    return this.preparing;
   }
 
   /** What should be fixed before sending, in French: one message per problem. */
@@ -31,7 +38,19 @@ export class PhotoPicker {
     return this.photos.map(({ name, type, blob }) => ({ name, type, blob }));
   }
 
-  add(files, { quiet = false } = {}) {
+  /** Add chosen files, prepared one after the other (a phone decodes one large photo at a time). */
+  add(files, { quiet = false, prepared = false } = {}) {
+    const chosen = [...files];
+    const work = this.preparing.then(async () => {
+      const ready = [];
+      for (const file of chosen) ready.push(prepared ? file : await this.prepare(file));
+      this.append(ready, quiet);
+    });
+    this.preparing = work.catch(() => {});
+    return work;
+  }
+
+  append(files, quiet) {
     for (const file of files) {
       this.ids += 1;
       this.photos.push({ id: this.ids, name: file.name || `photo-${this.ids}.jpg`, type: file.type, blob: file,
@@ -60,7 +79,8 @@ export class PhotoPicker {
   set(saved) {
     for (const photo of this.photos) URL.revokeObjectURL(photo.url);
     this.photos = [];
-    this.add((saved || []).map((p) => new File([p.blob], p.name, { type: p.type || p.blob.type })), { quiet: true });
+    const files = (saved || []).map((p) => new File([p.blob], p.name, { type: p.type || p.blob.type }));
+    return this.add(files, { quiet: true, prepared: true }); // prepared when first chosen: the same bytes again
   }
 
   render() {

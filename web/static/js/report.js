@@ -6,6 +6,7 @@ import { ApiError, get } from "./api.js";
 import { $, announce, h } from "./dom.js";
 import { busy, clearErrors, showErrors } from "./forms.js";
 import { categoryIcon } from "./icons.js";
+import { downscale } from "./downscale.js";
 import { addQuartiers, createMap, pinMarker, quartierAt } from "./map.js";
 import * as outbox from "./outbox.js";
 import { PhotoPicker } from "./photo_picker.js";
@@ -16,6 +17,7 @@ import * as waiting from "./waiting_list.js";
 const config = window.GUSP_CONFIG || {};
 const MAX_PHOTOS = config.maxPhotos ?? 5;
 const MAX_BYTES = config.maxPhotoBytes ?? 15 * 1024 * 1024;
+const DISPLAY_PX = config.displayMaxPx ?? 2048; // photos leave the phone at the size the server stores
 const SEND_TIMEOUT_MS = 90_000;
 const RETRY_EVERY_MS = 30_000;
 
@@ -24,6 +26,7 @@ const state = { categories: [], location: null, quartiers: null, map: null, pin:
 const photos = new PhotoPicker({
   list: $("#photo-list"), warning: $("#photos-erreur"), maxPhotos: MAX_PHOTOS, maxBytes: MAX_BYTES,
   onChange: () => saveDraftPhotos(), focusWhenEmpty: $("#photo-files"),
+  prepare: (file) => downscale(file, { maxPx: DISPLAY_PX }),
 });
 
 // --- categories ---------------------------------------------------------------------------------
@@ -236,6 +239,7 @@ function formProblems(fields) {
 async function submit(event) {
   event.preventDefault();
   clearErrors(form);
+  await photos.ready(); // a photo just chosen is being downscaled
   const fields = readFields();
   const problems = formProblems(fields);
   if (problems.length) {
@@ -245,7 +249,7 @@ async function submit(event) {
   const item = await outbox.enqueue({ fields, photos: photos.saved(), label: categoryLabel(fields.category) });
   await busy(form, "Envoi en cours…", async () => {
     try {
-      const report = await Promise.race([outbox.send(item), timeout(SEND_TIMEOUT_MS)]);
+      const report = await Promise.race([outbox.send(item, { onProgress: showProgress }), timeout(SEND_TIMEOUT_MS)]);
       await clearDraft();
       resetForm();
       showSent(report);
@@ -267,8 +271,20 @@ async function submit(event) {
         await outbox.discard(item.key);
         showErrors(form, error); // everything typed and chosen is still in the form
       }
+    } finally {
+      $("#send-progress").hidden = true;
     }
   });
+}
+
+/** How much of the report (photos above all) has left the phone. */
+function showProgress(sent, total) {
+  const percent = Math.floor((100 * sent) / total);
+  const bar = $("#send-progress");
+  bar.hidden = false;
+  bar.value = percent;
+  bar.setAttribute("aria-valuetext", `${percent} % envoyés (${formatBytes(sent)} sur ${formatBytes(total)})`);
+  form.querySelector("[type=submit]").textContent = `Envoi en cours… ${percent} %`;
 }
 
 function timeout(ms) {
