@@ -163,13 +163,15 @@ def worker(name: str, path: Path, runs: int, display: int) -> dict:
     baseline = _memory_kib("VmRSS")
     display_data, display_size, thumb_data, thumb_size = run()
     peak = _memory_kib("VmHWM") - baseline
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         run()
         times.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)  # every thread of the process (libvips' too)
     return {
         "times": times,
+        "cpu": cpu,
         "peak_mib": peak / 1024,
         "peak_exact": peak_reset,
         "display": display_size,
@@ -219,6 +221,7 @@ def _measure(path: Path, args: argparse.Namespace) -> dict[str, dict]:
             result = json.loads(out.stdout)
             if name in results:
                 result["times"] += results[name]["times"]
+                result["cpu"] += results[name]["cpu"]
                 result["peak_mib"] = min(result["peak_mib"], results[name]["peak_mib"])
             results[name] = result
     return results
@@ -258,17 +261,22 @@ def main() -> None:
           "fresh processes per pipeline and photo (interleaved), each after one untimed run; peak RSS: that first "
           "run's, above the process's RSS after imports (lowest of the rounds).\n")
     print("| photo | file MB | GUSP display | GUSP ms | libvips ms | libvips at GUSP's size ms | naive Pillow ms "
-          "| GUSP / libvips | naive / GUSP | peak RSS MiB GUSP / libvips / naive |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---|")
+          "| GUSP / libvips | naive / GUSP | CPU ms GUSP / libvips / naive | CPU GUSP / libvips | CPU naive / GUSP "
+          "| peak RSS MiB GUSP / libvips / naive |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|")
     for label, width, height, size, r in rows:
         med = {name: statistics.median(r[name]["times"]) for name in PIPELINES}
-        best_vips = min(med["vips"], med["vips_same"])
+        cpu = {name: statistics.median(r[name]["cpu"]) for name in PIPELINES}
+        best_vips, best_vips_cpu = min(med["vips"], med["vips_same"]), min(cpu["vips"], cpu["vips_same"])
         peaks = " / ".join(f"{r[name]['peak_mib']:.0f}" for name in ("gusp", "vips", "naive"))
+        cpus = " / ".join(f"{cpu[name]:.0f}" for name in ("gusp", "vips", "naive"))
         print(f"| {label} ({width}×{height}) | {size / 1e6:.1f} | {r['gusp']['display'][0]}×{r['gusp']['display'][1]} "
               f"| **{med['gusp']:.0f}** | {med['vips']:.0f} | {med['vips_same']:.0f} | {med['naive']:.0f} "
-              f"| **{med['gusp'] / best_vips:.2f}×** | **{med['naive'] / med['gusp']:.1f}×** | {peaks} |")
+              f"| **{med['gusp'] / best_vips:.2f}×** | **{med['naive'] / med['gusp']:.1f}×** | {cpus} "
+              f"| {cpu['gusp'] / best_vips_cpu:.2f}× | {cpu['naive'] / cpu['gusp']:.1f}× | {peaks} |")
     print()
-    print("GUSP / libvips is against the faster of the two libvips runs.")
+    print("GUSP / libvips is against the faster of the two libvips runs; CPU ms is the process's CPU time per run, "
+          "all threads, less sensitive than wall time to other load on a shared machine.")
     print("\n".join(machine()))
     print(f"- load average (1 min) at start: {load:.2f}, at the end: {os.getloadavg()[0]:.2f}")
 

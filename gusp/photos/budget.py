@@ -39,6 +39,7 @@ MAX_WAITING = 8  # requests queued for a share; more are answered 503 at once, k
 _PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
 _WORKING_COPIES = 3  # display-sized images alive at once: resampled, sRGB or oriented, the encoder's buffers
 _FIXED = 4 * MIB  # decoder structures, the thumbnail, JPEG output buffers
+_CHROMA_SAMPLES = {420: 1.5, 422: 2, 444: 3}  # samples a pixel in a HEIF's YCbCr planes
 
 
 def pixel_bytes(mode: str) -> int:
@@ -80,8 +81,10 @@ def _decoder(header: decode.Header, source_pixels: int) -> int:
         # then Pillow's copy of the canvas as bytes (measured: 15 bytes a pixel in all)
         return source_pixels * 14
     if header.source_format == "HEIF":
+        # libheif's YCbCr planes (iPhones: 4:2:0, 1.5 samples a pixel), then pillow-heif's interleaved RGB(A)
         depth = 2 if (image.info.get("bit_depth") or 8) > 8 else 1
-        return source_pixels * depth * 6  # libheif's YCbCr planes (4:4:4 at worst), then interleaved RGB
+        planes = _CHROMA_SAMPLES.get(image.info.get("chroma"), 3)
+        return math.ceil(source_pixels * depth * (planes + len(image.getbands())))
     return 0
 
 

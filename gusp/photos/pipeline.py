@@ -92,7 +92,7 @@ def _renditions(header: decode.Header, *, settings: Settings, field: str) -> Pro
         image = image.transpose(_ORIENTATIONS[orientation])
     display = resize.in_background(_encode, image, quality=settings.jpeg_quality)  # while the thumbnail is made
     thumb = image.resize(
-        resize.fit(image.size, settings.thumbnail_max_px), Image.Resampling.LANCZOS, reducing_gap=2.0
+        resize.fit(image.size, settings.thumbnail_max_px), Image.Resampling.LANCZOS, reducing_gap=resize.REDUCING_GAP
     )
     thumbnail = _encode(thumb, quality=settings.jpeg_quality)
     return ProcessedPhoto(display=display.result(), thumbnail=thumbnail, source_format=header.source_format)
