@@ -22,8 +22,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
-from PIL import Image
-
 from gusp import errors
 from gusp.config import Settings
 from gusp.photos import decode, resize
