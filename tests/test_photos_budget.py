@@ -192,6 +192,7 @@ _PEAK_CASES = {
     "rgba png, flattened in bands": ("png_bomb", (4000, 4000, 6, 8)),
     "16-bit grey png": ("png_bomb", (3000, 3000, 0, 16)),
     "progressive 4:4:4 jpeg": ("progressive", (3000, 2000)),
+    "jpeg decoded at 5/8": ("baseline", (3264, 2448)),
     "webp": ("webp", (2400, 1800)),
     "heic": ("heic", (1600, 1200)),
 }
@@ -205,6 +206,8 @@ def test_the_estimate_bounds_the_real_peak(case, tmp_path):
         data = build.png_bomb(args[0], args[1], colour_type=args[2], depth=args[3])
     elif kind == "progressive":
         data = build.encode(build.noisy_image(*args), "JPEG", quality=90, progressive=True, subsampling=0)
+    elif kind == "baseline":
+        data = build.encode(build.noisy_image(*args), "JPEG", quality=90)
     elif kind == "webp":
         data = build.encode(build.noisy_image(*args), "WEBP", quality=80)
     else:

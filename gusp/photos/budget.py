@@ -52,8 +52,8 @@ def estimate(header: decode.Header, *, settings: Settings) -> int:
     the decoded pixels, a mode's flattening, the resample and the display-sized copies.
     """
     image = header.image
-    width, height = image.size  # after a reduced JPEG decode
-    decoded = width * height * pixel_bytes(image.mode)
+    width, height = header.decoded_size  # after a reduced JPEG decode
+    decoded = width * height * pixel_bytes(image.mode) * (2 if header.scaled_size else 1)  # + libjpeg-turbo's copy
     source = header.width * header.height
     factor = resize.reduce_factor((width, height), settings.display_max_px)
     reduced = math.ceil(width / factor) * math.ceil(height / factor)

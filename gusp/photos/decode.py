@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import dataclasses
 from dataclasses import dataclass
 from functools import cache
 from typing import BinaryIO
@@ -17,7 +18,7 @@ from PIL import Image, ImageFile
 
 from gusp import errors
 from gusp.config import Settings
-from gusp.photos import resize
+from gusp.photos import jpeg_scaled, resize
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,18 @@ class Header:
     source_format: str
     width: int  # as stored in the file, before any reduced decode
     height: int
-    compressed_bytes: int
+    data: bytes = dataclasses.field(repr=False)
+    target: int = 0  # the display size the decode aims at
+    scaled_size: tuple[int, int] | None = None  # a JPEG decoded at M/8 by jpeg_scaled
+
+    @property
+    def compressed_bytes(self) -> int:
+        return len(self.data)
+
+    @property
+    def decoded_size(self) -> tuple[int, int]:
+        """The size of the pixels the decode will give."""
+        return self.scaled_size or self.image.size
 
 
 def open_header(data: bytes, source_format: str, *, settings: Settings, field: str) -> Header:
@@ -96,8 +108,11 @@ def open_header(data: bytes, source_format: str, *, settings: Settings, field: s
             raise too_big(field, settings.max_image_pixels)
         if width < 1 or height < 1:
             raise _unreadable(field)
+        scaled = None
         if source_format == "JPEG":
-            _draft(image, settings.display_max_px)
+            scaled = jpeg_scaled.scaled_size(data, (width, height), settings.display_max_px)
+            if scaled is None:
+                _draft(image, settings.display_max_px)
     except errors.GuspError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -107,25 +122,31 @@ def open_header(data: bytes, source_format: str, *, settings: Settings, field: s
     except Exception as exc:
         log.info("unreadable %s upload: %r", source_format, exc)
         raise _unreadable(field) from exc
-    return Header(image, source_format, width, height, len(data))
+    return Header(image, source_format, width, height, data, settings.display_max_px, scaled)
 
 
 def decode(header: Header, *, field: str) -> tuple[Image.Image, int, bytes | None]:
     """Decode the pixels once; returns them, the EXIF orientation and the ICC profile."""
     image = header.image
     try:
-        image.load()
+        if header.scaled_size:
+            pixels = jpeg_scaled.decode(header.data, (header.width, header.height), header.target)
+        else:
+            image.load()
+            pixels = image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _unreadable(field) from exc  # the header passed the limits: a lying file
     except Exception as exc:
         log.info("unreadable %s upload: %r", header.source_format, exc)
         raise _unreadable(field) from exc
-    orientation = _orientation(image)
+    if header.scaled_size and pixels.size != header.scaled_size:
+        raise _unreadable(field)
+    orientation = _orientation(image)  # read from the header, whichever library decoded the pixels
     icc = image.info.get("icc_profile") or None
     fp = getattr(image, "fp", None)
     if fp is not None:  # the image keeps a reference to its file; the pixels no longer need it
         fp.close()
-    return image, orientation, icc
+    return pixels, orientation, icc
 
 
 def load(data: bytes, source_format: str, *, settings: Settings, field: str) -> tuple[Image.Image, int, bytes | None]:
