@@ -53,7 +53,7 @@ def served(settings: Settings, **env: str) -> Iterator[tuple[str, int]]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     environment = {**os.environ, "GUSP_DATABASE_URL": settings.database_url, "GUSP_MEDIA_DIR": str(settings.media_dir),
-                   **env}
+                   "GUSP_WEB_WORKERS": "1", **env}  # one process: the one whose memory is measured
     server = subprocess.Popen([sys.executable, "-m", "gusp.cli", "serve", "--port", str(port)], env=environment,
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
