@@ -58,7 +58,7 @@ done
 
 say "Utilisateur système gusp"
 id gusp >/dev/null 2>&1 || adduser --system --group --home /var/lib/gusp --no-create-home gusp >/dev/null
-install -d -o gusp -g gusp -m 0750 /var/lib/gusp "$MEDIA_DIR"
+install -d -o gusp -g gusp -m 0750 /var/lib/gusp "$MEDIA_DIR" /var/backups/gusp
 
 say "Code dans $APP_DIR"
 if [ "$SOURCE" != "$APP_DIR" ]; then
@@ -117,7 +117,7 @@ rm -f /etc/nginx/sites-enabled/default
 nginx -t
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload
-    systemctl enable --now gusp-web.service gusp-worker.service gusp-daily.timer
+    systemctl enable --now gusp-web.service gusp-worker.service gusp-daily.timer gusp-backup.timer
     systemctl restart gusp-web.service gusp-worker.service
     systemctl reload-or-restart nginx
 else

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gusp import accounts, db, retention
+from gusp import accounts, db, retention, worker
 from gusp.config import Settings
 from gusp.ops import check, deploy
 
@@ -24,6 +24,15 @@ def daily_command(args: argparse.Namespace, settings: Settings) -> int:
     with db.command_session(settings.database_url) as session:
         contacts = retention.purge_contacts(session=session, settings=settings)
     print(f"Coordonnées de déclarants effacées : {contacts}.")
+    engine = db.make_engine(settings.database_url)
+    try:
+        swept = worker.media_sweep(sessionmaker=db.make_sessionmaker(engine), settings=settings)
+    finally:
+        engine.dispose()
+    if swept is None:
+        print("Ménage du stockage des photos : échec (voir le journal), nouvel essai demain.")
+        return 1
+    print(f"Ménage du stockage des photos : {swept.deleted} fichier(s) que plus rien ne nomme effacé(s).")
     return 0
 
 

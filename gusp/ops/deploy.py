@@ -15,7 +15,8 @@ import jinja2
 from gusp.config import PROJECT_DIR, Settings
 
 TEMPLATES = PROJECT_DIR / "deploy"
-UNITS = ("gusp-web.service", "gusp-worker.service", "gusp-daily.service", "gusp-daily.timer")
+UNITS = ("gusp-web.service", "gusp-worker.service", "gusp-daily.service", "gusp-daily.timer", "gusp-backup.service",
+         "gusp-backup.timer")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class Service:
     app_dir: Path = Path("/opt/gusp")
     env_file: Path = Path("/etc/gusp/gusp.env")
     app_port: int = 8000
+    backup_dir: Path = Path("/var/backups/gusp")
+    backup_keep_days: int = 14
 
 
 def _environment() -> jinja2.Environment:

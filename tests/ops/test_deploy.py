@@ -11,6 +11,7 @@ import pytest
 from gusp.config import PROJECT_DIR
 from gusp.ops import deploy
 from tests.ops import live
+from tests.test_cli import cli_env, gusp  # noqa: F401  (cli_env is a fixture)
 
 
 def rendered(tmp_path: Path, settings) -> Path:
@@ -43,6 +44,8 @@ def test_the_units_run_the_checkout_s_gusp_as_the_service_user(tmp_path, setting
     assert f"ExecStart={PROJECT_DIR}/.venv/bin/gusp serve --host 127.0.0.1 --port 8000 --forwarded-allow-ips 127.0.0.1" in web
     assert "User=gusp" in web and f"ReadWritePaths={settings.media_dir}" in web
     assert "PROMETHEUS_MULTIPROC_DIR=/run/gusp/metrics" in web
+    backup = (rendered(tmp_path, settings) / "etc/systemd/system/gusp-backup.service").read_text()
+    assert "backup /var/backups/gusp/$(date +%%Y-%%m-%%d-%%H%%M)" in backup
 
 
 def test_nginx_accepts_the_site_and_its_body_limit_is_the_app_s(tmp_path, settings):
@@ -64,3 +67,12 @@ def test_the_install_script_is_valid_shell_and_refuses_to_run_without_a_name():
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
     refused = subprocess.run(["bash", str(script)], capture_output=True, text=True)
     assert refused.returncode == 2 and "--server-name" in refused.stderr
+
+
+def test_gusp_daily_runs_every_nightly_purge(cli_env):
+    assert gusp(cli_env, "db", "upgrade").returncode == 0
+    result = gusp(cli_env, "daily")
+
+    assert result.returncode == 0, result.stderr
+    for step in ("Comptes :", "Coordonnées de déclarants effacées", "Ménage du stockage des photos"):
+        assert step in result.stdout
