@@ -24,7 +24,7 @@ from gusp.api.main import create_app
 from gusp.config import Settings
 from gusp.geo import perimeters
 
-pytest_plugins = ["tests.smtp", "tests.seaweed"]  # real SMTP and S3 servers: `smtp_server`, `s3_server`
+pytest_plugins = ["tests.smtp", "tests.seaweed", "tests.clock"]  # real SMTP and S3 servers: `smtp_server`, `s3_server`; --clock
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +42,9 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def prepare(settings: Settings) -> None:
     """Create and migrate the database as production does, then load the real perimeters."""
     migrate.upgrade(settings=settings)
+    from tests import clock  # imported late: a plugin (pytest_plugins) must be registered first
+
+    clock.shift_database(settings.database_url)
     with db.command_session(settings.database_url) as session:
         perimeters.load(session=session, path=settings.perimeters_file)
 

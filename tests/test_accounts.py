@@ -15,6 +15,8 @@ from gusp import accounts, cli_users, credentials, db, errors
 from gusp.config import Settings
 from gusp.models import LoginFailure, Partner, PasswordReset, Quartier, User, UserSession
 
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
+
 PASSWORD = "correct horse battery"
 
 

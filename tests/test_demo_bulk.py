@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from gusp import demo_bulk, states
 from tests.builders_stats import at
+
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
 
 NOW = at(2026, 11, 25, 18, 0)
 

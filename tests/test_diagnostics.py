@@ -16,6 +16,8 @@ from gusp.models.diagnostics import DiagnosticFinding, DiagnosticPhoto
 from gusp.schemas_diagnostics import DiagnosticCreate, FindingCreate
 from tests import builders
 
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
+
 
 def walk(session, author, *, quartier=builders.ENCAGNANE, **overrides):
     data = {"quartier": quartier, "date": date(2026, 11, 25), "title": "Diagnostic en marchant — Encagnane sud",

@@ -17,6 +17,8 @@ from gusp.models import Category, Report, ReportEvent
 from . import builders as b
 from . import builders_routing as r
 
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
+
 
 @pytest.fixture
 def centre(session: Session) -> tuple[float, float]:

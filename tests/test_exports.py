@@ -16,6 +16,8 @@ from gusp import errors, exports, stats, triage
 from tests import builders
 from tests.builders_stats import PARIS, at, partner, report
 
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
+
 SCOPE = stats.Scope(period=stats.Period(start=date(2024, 1, 1), end=date(2024, 3, 31)))
 NOW = at(2024, 4, 10)
 CONTACT = {"contact_name": "Fatima Zerrouki", "contact_email": "fatima.zerrouki@example.org",

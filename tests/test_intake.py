@@ -14,6 +14,8 @@ from gusp.storage.local import LocalStorage
 from gusp.models import OutboxMessage, Quartier, Report, ReportEvent, ReportPhoto
 from tests import builders
 
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
+
 
 class FullDisk(LocalStorage):
     """The real local storage, whose disk fills up after a number of files (a real full disk: tests/storage)."""

@@ -11,6 +11,8 @@ from gusp import notify, states
 from gusp.models import OutboxMessage, Partner, ReporterContact, User
 from tests import builders, smtp
 
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
+
 RESIDENT = {
     "contact_name": "Jeanne Martin",
     "contact_email": "jeanne.martin@example.org",

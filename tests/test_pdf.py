@@ -20,6 +20,8 @@ from gusp.pdf import meeting_pack, restitution, typography
 from gusp.schemas_diagnostics import DiagnosticCreate, FindingCreate
 from tests import builders, builders_routing
 
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
+
 NBSP, NNBSP = "\u00a0", "\u202f"
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-
+import pytest
 from sqlalchemy import select, text
 
 from gusp import retention, triage
 from gusp.models import ReporterContact
 from tests import builders
+
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
 
 
 def with_contact(session, settings, email):

@@ -12,6 +12,8 @@ from gusp import errors, stats, stats_delays, stats_places
 from tests import builders
 from tests.builders_stats import PARIS, POPULATION, at, partner, report
 
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
+
 Q1_2024 = stats.Scope(period=stats.Period(start=date(2024, 1, 1), end=date(2024, 3, 31)))
 NOW = at(2024, 4, 10, 12, 0)
 DAY = timedelta(days=1)

@@ -14,6 +14,8 @@ from gusp import errors, partners, states, storage, triage
 from gusp.models import Category, OutboxMessage, Report, ReportEvent, ReportPhoto
 from tests import builders
 
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
+
 S = states.ReportStatus
 
 

@@ -20,6 +20,8 @@ from gusp.config import PROJECT_DIR
 from gusp.models import OutboxMessage, User
 from tests import builders, smtp
 
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
+
 T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)  # the tests' clock; queue() makes messages due
 MAIL_FIELDS = (
     "database_url",

@@ -18,6 +18,8 @@ from gusp.api import auth_deps
 from gusp.models import ApiToken, LoginFailure, PasswordReset, Report, User, UserSession
 from tests import builders
 
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
+
 PASSWORD = "correct horse battery"
 EMAIL = "agent@ville.example.fr"
 LOGIN = "/api/v1/auth/login"

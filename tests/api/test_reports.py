@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
 from gusp.models import Report, ReportEvent, ReporterContact, ReportPhoto
 from tests import builders
+
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
 
 
 def post(client, fields, photos=(), headers=None):

@@ -13,6 +13,8 @@ import pytest
 from tests import builders
 from tests.builders_stats import at, partner, report
 
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
+
 Q1 = {"date_from": "2024-01-01", "date_to": "2024-03-31"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
@@ -22,6 +23,7 @@ def refs(response) -> list[str]:
     return [line["reference"] for line in response.json()["data"]]
 
 
+@pytest.mark.clock
 def test_filters_narrow_the_list(client, session, settings, coordinator):
     ville = partners.create_partner(session=session, name="Ville", kind="ville", emails=["v@x.example"])
     sacs = builders.make_report(session, settings, description="Sacs poubelles éventrés devant le hall")
@@ -45,7 +47,7 @@ def test_filters_narrow_the_list(client, session, settings, coordinator):
     lat, lon = builders.point_in(session, builders.JAS_DE_BOUFFAN)
     box = f"{lon - 0.001},{lat - 0.001},{lon + 0.001},{lat + 0.001}"
     assert refs(client.get(url, params={"bbox": box}, headers=coordinator)) == [lampe.reference]
-    today = sacs.created_at.date().isoformat()
+    today = sacs.created_at.astimezone(ZoneInfo(settings.timezone)).date().isoformat()  # filters are Paris days
     assert len(refs(client.get(url, params={"created_from": today, "created_to": today}, headers=coordinator))) == 3
     overdue_line = client.get(url, params={"overdue": "true"}, headers=coordinator).json()["data"][0]
     assert overdue_line["overdue"] is True and overdue_line["partner"]["name"] == "Ville"

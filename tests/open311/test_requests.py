@@ -11,6 +11,8 @@ from gusp import states, storage, triage
 from tests import builders, builders_routing
 from tests.open311 import builders_open311 as o311
 
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
+
 
 def ids(response) -> list[str]:
     assert response.status_code == 200, response.text

@@ -11,6 +11,8 @@ from gusp import states, storage, triage
 from tests import builders, builders_routing
 from tests.open311 import builders_open311 as o311
 
+pytestmark = pytest.mark.clock  # dates and hours: run again at 23:30 UTC, 31 December, DST (tests/clock.py)
+
 UPDATE_FIELDS = ["update_id", "service_request_id", "status", "updated_datetime", "description", "media_url"]
 
 

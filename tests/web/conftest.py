@@ -79,6 +79,9 @@ def web_settings(base_settings: Settings, tmp_path_factory: pytest.TempPathFacto
         "media_dir": tmp_path_factory.mktemp("web-media"),
     })
     migrate.upgrade(settings=settings)
+    from tests import clock
+
+    clock.shift_database(settings.database_url)
     try:
         with db.command_session(settings.database_url) as session:
             perimeters.load(session=session, path=settings.perimeters_file)
