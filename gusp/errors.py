@@ -26,6 +26,7 @@ class GuspError(Exception):
         return body
 
     def headers(self) -> dict[str, str]:
+        """HTTP headers that go with the answer."""
         return {}
 
 
@@ -62,7 +63,12 @@ class Unprocessable(GuspError):
 
 
 class TooManyRequests(GuspError):
+    """Give `retry_after=<seconds>`: it becomes the `Retry-After` header (60 s when not given)."""
+
     status = 429
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, int(self.details.get("retry_after", 60))))}
 
 
 class ServiceUnavailable(GuspError):

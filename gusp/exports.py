@@ -92,7 +92,11 @@ def check_spreadsheet_size(*, session: Session, user: User, scope: stats.Scope, 
 
 
 def rows(*, session: Session, user: User, scope: stats.Scope, tz: ZoneInfo, now: datetime) -> Iterator[dict]:
-    """The visible reports of the scope (created in the period), oldest first; datetimes in local time."""
+    """The visible reports of the scope (created in the period), oldest first; datetimes in local time.
+
+    The scope is checked here, at the call (an unknown quartier is a 422): a streamed export must
+    fail before its first byte, not after a 200.
+    """
     master = aliased(Report)
     query = (
         select(
@@ -107,7 +111,10 @@ def rows(*, session: Session, user: User, scope: stats.Scope, tz: ZoneInfo, now:
         .order_by(Report.created_at, Report.id)
     )
     labels = stats.Labels.load(session)
-    result = session.execute(stats.visible(user, query).execution_options(yield_per=2000))
+    return _rows(session.execute(stats.visible(user, query).execution_options(yield_per=2000)), labels, now)
+
+
+def _rows(result, labels: stats.Labels, now: datetime) -> Iterator[dict]:
     for r in result.mappings():
         quartier_code, quartier_name = labels.quartier(r["quartier_id"])
         status = states.ReportStatus(r["status"])

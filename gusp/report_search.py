@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from gusp import access, errors, states
+from gusp import access, bounds, errors, states
 from gusp.models import Quartier, Report, User
 
 INFINITY = datetime(9999, 12, 31, tzinfo=ZoneInfo("UTC"))
@@ -123,8 +123,11 @@ def _decode(cursor: str, sort: str) -> tuple[datetime, int]:
         cursor_sort, value, report_id = json.loads(base64.urlsafe_b64decode(padded))
         if cursor_sort != sort:
             raise ValueError(sort)
-        return datetime.fromisoformat(value), int(report_id)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        when, report_id = datetime.fromisoformat(value), int(report_id)
+        if when.tzinfo is None or not 0 < report_id <= bounds.INT4_MAX:
+            raise ValueError(cursor)
+        return when, report_id
+    except (ValueError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError):
         raise errors.BadRequest(
             "curseur_invalide", "Ce curseur de pagination est invalide ou vient d'un autre tri.", field="cursor"
         ) from None

@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gusp import schemas, states
+from gusp import bounds, schemas, states
 from gusp.models.diagnostics import FindingKind
 
 ROUTE_MAX_POINTS = 5000
@@ -21,7 +21,7 @@ class DiagnosticCreate(BaseModel):
     date: dt.date = Field(description="Jour de la marche.")
     title: str = Field(min_length=1, max_length=200, examples=["Diagnostic en marchant — secteur Corsy nord"])
     participants: str = Field("", max_length=4000, description="Habitants, associations, élus présents (texte libre).")
-    partner_ids: list[int] = Field(default_factory=list, max_length=50, description="Partenaires invités.")
+    partner_ids: list[bounds.Id] = Field(default_factory=list, max_length=50, description="Partenaires invités.")
     route: dict | None = Field(
         None, description="Parcours prévu ou enregistré : une LineString GeoJSON en WGS84 (facultatif)."
     )

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gusp import states
+from gusp import bounds, states
 from gusp.schemas import CategoryPublic, PhotoPublic, QuartierRef, ReportPublic
 
 
@@ -78,7 +78,7 @@ class ReportPage(BaseModel):
 
 class AssignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    partner_id: int
+    partner_id: bounds.Id
     note: str | None = Field(None, max_length=4000)
 
 
@@ -116,7 +116,7 @@ class BulkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     references: list[str] = Field(min_length=1, max_length=200)
     action: str = Field(pattern="^(assign|status)$", description="`assign` ou `status`.")
-    partner_id: int | None = None
+    partner_id: bounds.Id | None = None
     status: states.ReportStatus | None = None
     reason: states.RejectionReason | None = None
     note: str | None = Field(None, max_length=4000)

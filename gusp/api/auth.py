@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from gusp import accounts, credentials, db, errors, schemas
-from gusp.api import auth_deps, deps
+from gusp import accounts, bounds, credentials, db, errors, schemas
+from gusp.api import auth_deps, contract, deps
 from gusp.models import ApiToken, User
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ _CSRF = Depends(auth_deps.csrf_protected)
 _ERROR = {"model": schemas.ErrorBody}
 
 
+@contract.raises(415)
 def json_only(request: Request) -> None:
     """Writes here take JSON only: a cross-site HTML form cannot send it without a CORS preflight."""
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
@@ -258,7 +259,7 @@ def list_tokens(user: auth_deps.CurrentUser, session: deps.SessionDep) -> TokenL
     responses={401: _ERROR, 403: _ERROR, 404: _ERROR},
     summary="Révoquer un jeton d'API",
 )
-def revoke_token(token_id: int, user: auth_deps.CurrentUser, session: deps.SessionDep) -> Response:
+def revoke_token(token_id: bounds.Id, user: auth_deps.CurrentUser, session: deps.SessionDep) -> Response:
     with db.transaction(session):
         credentials.revoke_api_token(session=session, user=user, token_id=token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from gusp import accounts, credentials, db, errors, states
-from gusp.api import deps
+from gusp.api import contract, deps
 from gusp.models import ApiToken, User, UserSession
 
 SESSION_COOKIE = "gusp_session"
@@ -52,6 +52,7 @@ def _not_signed_in(message: str = "Vous devez vous connecter.") -> errors.Unauth
     return errors.Unauthenticated("non_authentifie", message)
 
 
+@contract.raises(401)
 def get_principal(request: Request, session: deps.SessionDep, settings: deps.SettingsDep) -> Principal | None:
     """The caller, or None when anonymous; CSRF is judged here, enforced by the aliases below.
 
@@ -85,6 +86,7 @@ def get_principal(request: Request, session: deps.SessionDep, settings: deps.Set
 OptionalPrincipal = Annotated[Principal | None, Depends(get_principal)]
 
 
+@contract.raises(401, 403)
 def get_current_principal(principal: OptionalPrincipal) -> Principal:
     """The signed-in caller: 401 when anonymous, 403 on a cookie write without its CSRF token."""
     if principal is None:
@@ -112,6 +114,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
+@contract.raises(403)
 def csrf_protected(principal: OptionalPrincipal) -> None:
     """For `dependencies=[Depends(csrf_protected)]` on every state-changing route: 403 without the token."""
     if principal is not None and not principal.csrf_valid:
@@ -124,6 +127,7 @@ def require_roles(*roles: states.Role | str) -> Callable[[User], User]:
     if not allowed:
         raise ValueError("require_roles needs at least one role")
 
+    @contract.raises(403)
     def dependency(user: CurrentUser) -> User:
         if user.role not in allowed:
             raise errors.Forbidden("interdit", "Vous n'avez pas le droit de faire cela.")

@@ -9,7 +9,7 @@ from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 from sqlalchemy.orm import Session
 
-from gusp import db, diagnostics, schemas, states
+from gusp import bounds, db, diagnostics, schemas, states
 from gusp import schemas_diagnostics as sd
 from gusp.api import auth_deps, deps, views
 from gusp.config import Settings
@@ -50,14 +50,14 @@ def list_all(session: deps.SessionDep, user: auth_deps.CurrentUser,
 
 @router.get("/{diagnostic_id}", response_model=sd.DiagnosticDetail, responses=_ERRORS,
             summary="Un diagnostic, ses constats et leur suivi")
-def read(diagnostic_id: int, session: deps.SessionDep, settings: deps.SettingsDep,
+def read(diagnostic_id: bounds.Id, session: deps.SessionDep, settings: deps.SettingsDep,
          user: auth_deps.CurrentUser) -> sd.DiagnosticDetail:
     return _detail(session, _get(session, user, diagnostic_id), settings)
 
 
 @router.put("/{diagnostic_id}/route", response_model=sd.DiagnosticDetail, dependencies=[Csrf, FieldStaff],
             responses=_ERRORS, summary="Parcours dessiné ou enregistré")
-def put_route(diagnostic_id: int, body: sd.RouteIn, session: deps.SessionDep, settings: deps.SettingsDep,
+def put_route(diagnostic_id: bounds.Id, body: sd.RouteIn, session: deps.SessionDep, settings: deps.SettingsDep,
               user: auth_deps.CurrentUser) -> sd.DiagnosticDetail:
     diagnostic = _get(session, user, diagnostic_id)
     with db.transaction(session):
@@ -67,7 +67,7 @@ def put_route(diagnostic_id: int, body: sd.RouteIn, session: deps.SessionDep, se
 
 @router.post("/{diagnostic_id}/close", response_model=sd.DiagnosticDetail, dependencies=[Csrf, Organisers],
              responses=_ERRORS, summary="Clore la marche")
-def close(diagnostic_id: int, session: deps.SessionDep, settings: deps.SettingsDep,
+def close(diagnostic_id: bounds.Id, session: deps.SessionDep, settings: deps.SettingsDep,
           user: auth_deps.CurrentUser) -> sd.DiagnosticDetail:
     diagnostic = _get(session, user, diagnostic_id)
     with db.transaction(session):
@@ -81,7 +81,7 @@ def close(diagnostic_id: int, session: deps.SessionDep, settings: deps.SettingsD
                         415: {"model": schemas.ErrorBody}, **_ERRORS},
              summary="Ajouter un constat (problème ou point positif)")
 def add_finding(
-    diagnostic_id: int,
+    diagnostic_id: bounds.Id,
     session: deps.SessionDep,
     settings: deps.SettingsDep,
     storage: deps.StorageDep,
@@ -99,7 +99,7 @@ def add_finding(
 
 @router.get("/{diagnostic_id}/restitution.pdf", response_class=Response, responses=_ERRORS,
             summary="Restitution en PDF")
-def restitution_pdf(diagnostic_id: int, session: deps.SessionDep, settings: deps.SettingsDep,
+def restitution_pdf(diagnostic_id: bounds.Id, session: deps.SessionDep, settings: deps.SettingsDep,
                     storage: deps.StorageDep, user: auth_deps.CurrentUser) -> Response:
     diagnostic = _get(session, user, diagnostic_id)
     pdf = restitution.render(session=session, settings=settings, storage=storage, diagnostic=diagnostic)
@@ -108,7 +108,7 @@ def restitution_pdf(diagnostic_id: int, session: deps.SessionDep, settings: deps
                     headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
 
 
-def _get(session: Session, user: User, diagnostic_id: int) -> Diagnostic:
+def _get(session: Session, user: User, diagnostic_id: bounds.Id) -> Diagnostic:
     return diagnostics.get_visible(session=session, user=user, diagnostic_id=diagnostic_id)
 
 

@@ -99,4 +99,7 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             {"code": "erreur_interne", "message": "Une erreur interne est survenue ; rien n'a été enregistré."},
             status_code=500,
+            # The server closes the connection after an unexpected error: say so, so that the client
+            # reads a complete answer instead of a dropped connection.
+            headers={"Connection": "close"},
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from gusp import db, storage
@@ -12,8 +12,10 @@ from gusp.api import (
     auth,
     body_limit,
     diagnostics,
+    contract,
     errors,
     health,
+    hostile,
     media,
     open311,
     open311_clients,
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         version="1.0",
         lifespan=lifespan,
+        dependencies=[Depends(hostile.refuse_nul)],
     )
     # Every photo may be at the limit; the whole request cannot be larger than that.
     app.add_middleware(body_limit.BodyLimit, max_bytes=settings.max_request_bytes)
@@ -56,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = db.make_sessionmaker(engine)
     app.state.storage = storage.from_settings(settings)
     errors.install(app)
+    hostile.install(app)
+    contract.install(app)
     app.include_router(reports.router)
     app.include_router(auth.router)
     app.include_router(triage.router)

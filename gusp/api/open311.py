@@ -69,6 +69,8 @@ def _descriptions(error: errors.GuspError) -> list[str]:
 class Open311Route(APIRoute):
     """Turns every failure of the route into the spec's error document."""
 
+    plain_errors = True  # gusp.api.contract: its errors are GeoReport documents, not `{code, message}`
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from gusp import db, schemas, states
+from gusp import bounds, db, schemas, states
 from gusp.api import auth_deps, deps
 from gusp.open311 import clients
 
@@ -71,7 +71,7 @@ def list_clients(session: deps.SessionDep) -> schemas.ListOf[ClientRead]:
 @router.patch("/{client_id}", response_model=ClientRead, dependencies=[Csrf],
               responses={404: {"model": schemas.ErrorBody}, 409: {"model": schemas.ErrorBody}},
               summary="Renommer, désactiver ou réactiver une application cliente")
-def update_client(client_id: int, data: ClientPatch, session: deps.SessionDep) -> ClientRead:
+def update_client(client_id: bounds.Id, data: ClientPatch, session: deps.SessionDep) -> ClientRead:
     with db.transaction(session):
         client = clients.update_client(session=session, client_id=client_id, name=data.name, active=data.active)
         count = clients.report_count(session=session, client=client)

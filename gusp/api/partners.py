@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Response, UploadFile, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
 
-from gusp import db, partners, states
+from gusp import bounds, db, partners, states
 from gusp.api import auth_deps, deps
 from gusp.geo import zones
 from gusp.models import ManagementZone
@@ -37,6 +38,14 @@ class PartnerPatch(BaseModel):
     delay_days: int | None = Field(None, ge=1, le=365)
     active: bool | None = None
 
+    @field_validator("name", "kind", "emails", "active", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        """Leave a field out to keep it; `null` is no value for it (only `delay_days` may be emptied)."""
+        if value is None:
+            raise PydanticCustomError("valeur_nulle", "Ce champ ne peut pas être vide (null) : omettez-le pour le garder.")
+        return value
+
 
 class PartnerOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -51,9 +60,9 @@ class PartnerOut(BaseModel):
 class RuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     category_code: str = Field(max_length=64)
-    partner_id: int
-    quartier_id: int | None = None
-    zone_id: int | None = None
+    partner_id: bounds.Id
+    quartier_id: bounds.Id | None = None
+    zone_id: bounds.Id | None = None
 
 
 class RuleOut(BaseModel):
@@ -87,7 +96,7 @@ def create_partner(body: PartnerIn, session: deps.SessionDep) -> PartnerOut:
 
 @router.patch("/partners/{partner_id}", response_model=PartnerOut, dependencies=[Managers, Csrf],
               summary="Modifier un partenaire")
-def update_partner(partner_id: int, body: PartnerPatch, session: deps.SessionDep) -> PartnerOut:
+def update_partner(partner_id: bounds.Id, body: PartnerPatch, session: deps.SessionDep) -> PartnerOut:
     with db.transaction(session):
         partner = partners.update_partner(session=session, partner_id=partner_id, **body.model_dump(exclude_unset=True))
     return PartnerOut.model_validate(partner)
@@ -108,7 +117,7 @@ def create_rule(body: RuleIn, session: deps.SessionDep) -> RuleOut:
 
 @router.delete("/routing-rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT,
                dependencies=[Managers, Csrf], summary="Supprimer une règle")
-def delete_rule(rule_id: int, session: deps.SessionDep) -> Response:
+def delete_rule(rule_id: bounds.Id, session: deps.SessionDep) -> Response:
     with db.transaction(session):
         partners.delete_rule(session=session, rule_id=rule_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

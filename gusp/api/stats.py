@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gusp import errors, exports, states, stats, stats_delays, stats_places
+from gusp import bounds, errors, exports, states, stats, stats_delays, stats_places
 from gusp.api import auth_deps, deps, pages
 from gusp.models import User
 
@@ -37,13 +37,13 @@ class Context:
         session: deps.SessionDep,
         settings: deps.SettingsDep,
         user: auth_deps.CurrentUser,
-        date_from: Annotated[date | None, Query(description="Premier jour (heure locale) ; par défaut "
+        date_from: Annotated[bounds.Day | None, Query(description="Premier jour (heure locale) ; par défaut "
                                                             "le début du mois il y a onze mois.")] = None,
-        date_to: Annotated[date | None, Query(description="Dernier jour inclus ; par défaut aujourd'hui.")] = None,
+        date_to: Annotated[bounds.Day | None, Query(description="Dernier jour inclus ; par défaut aujourd'hui.")] = None,
         quartier: Annotated[list[str] | None, Query(description="Codes de quartier (`hors_perimetre` pour les "
                                                                 "signalements hors des périmètres).")] = None,
         category: Annotated[list[str] | None, Query(description="Codes de catégorie.")] = None,
-        partner: Annotated[list[int] | None, Query(description="Identifiants de partenaire.")] = None,
+        partner: Annotated[list[bounds.Id] | None, Query(description="Identifiants de partenaire.")] = None,
         source: Annotated[list[states.Source] | None, Query(description="Canaux : web, agent, api, open311.")] = None,
         include_duplicates: Annotated[bool, Query(description="Compter aussi les doublons fusionnés "
                                                               "(exclus par défaut).")] = False,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gusp import access, categories, db, duplicates, errors, report_search, schemas, schemas_triage, states, triage
+from gusp import access, bounds, categories, db, duplicates, errors, report_search, schemas, schemas_triage, states, triage
 from gusp.api import auth_deps, deps, views
 from gusp.config import Settings
 from gusp.models import Partner, Report, User
@@ -55,7 +55,7 @@ def list_reports(
     status: Annotated[list[states.ReportStatus] | None, Query()] = None,
     quartier: Annotated[list[str] | None, Query(description="Codes de quartier.")] = None,
     category: Annotated[list[str] | None, Query()] = None,
-    partner: Annotated[list[int] | None, Query()] = None,
+    partner: Annotated[list[bounds.Id] | None, Query()] = None,
     priority: Annotated[list[states.Priority] | None, Query()] = None,
     overdue: bool | None = None,
     hors_perimetre: bool | None = None,

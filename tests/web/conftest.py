@@ -8,6 +8,7 @@ Screenshots and accessibility reports go to tests/web/artefacts/ (ignored by git
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -116,19 +117,27 @@ def live_server(web_settings: Settings) -> Iterator[LiveServer]:
     from gusp.api.main import create_app
 
     seeded = _seed(web_settings)
-    app = create_app(web_settings)
+    with serve(create_app(web_settings)) as url:
+        yield LiveServer(url, web_settings, seeded)
+
+
+@contextlib.contextmanager
+def serve(app) -> Iterator[str]:
+    """Serve an app with uvicorn in a thread on a free loopback port; its base URL."""
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="gusp-web-tests", daemon=True)
+    thread = threading.Thread(target=server.run, name="gusp-test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{port}", web_settings, seeded)
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 @pytest.fixture(scope="session")
