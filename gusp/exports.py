@@ -111,10 +111,10 @@ def rows(*, session: Session, user: User, scope: stats.Scope, tz: ZoneInfo, now:
         .order_by(Report.created_at, Report.id)
     )
     labels = stats.Labels.load(session)
-    return _rows(session.execute(stats.visible(user, query).execution_options(yield_per=2000)), labels, now)
+    return _rows(session.execute(stats.visible(user, query).execution_options(yield_per=2000)), labels, now, tz)
 
 
-def _rows(result, labels: stats.Labels, now: datetime) -> Iterator[dict]:
+def _rows(result, labels: stats.Labels, now: datetime, tz: ZoneInfo) -> Iterator[dict]:
     for r in result.mappings():
         quartier_code, quartier_name = labels.quartier(r["quartier_id"])
         status = states.ReportStatus(r["status"])
