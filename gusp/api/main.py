@@ -25,6 +25,7 @@ from gusp.api import (
     partners,
     referentials,
     reports,
+    security_headers,
     stats,
     triage,
 )
@@ -48,12 +49,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         version="1.0",
         lifespan=lifespan,
+        docs_url=None,  # /docs is served by pages, with self-hosted assets
+        redoc_url=None,
         dependencies=[Depends(hostile.refuse_nul)],
     )
     # Every photo may be at the limit; the whole request cannot be larger than that.
     app.add_middleware(body_limit.BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(metrics.RequestTimer)
     app.add_middleware(logs.AccessLog)
+    app.add_middleware(security_headers.SecurityHeaders, settings=settings)  # on every answer
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = db.make_sessionmaker(engine)

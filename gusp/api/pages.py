@@ -73,6 +73,12 @@ def group_map_page() -> FileResponse:
     return _page("carte.html")
 
 
+@router.get("/docs")
+def api_docs_page() -> FileResponse:
+    """Swagger UI over /openapi.json, its assets self-hosted from npm (no CDN); there is no /redoc."""
+    return _page("docs.html")
+
+
 @router.get("/sw.js")
 def service_worker() -> FileResponse:
     """At the root so that its scope covers `/` and `/suivi/…`; revalidated at each visit."""

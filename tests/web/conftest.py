@@ -156,7 +156,7 @@ def artefacts() -> Path:
 
 
 class Pages:
-    """Opens browser contexts for a test and checks, at its end, that no page threw an error."""
+    """Opens browser contexts for a test and checks, at its end, that no page threw an error or broke the CSP."""
 
     def __init__(self, browser, server: LiveServer, artefacts: Path, test_name: str):
         self.browser = browser
@@ -172,13 +172,26 @@ class Pages:
             **(PHONE if phone else DESKTOP), **options,
         )
         context.set_default_timeout(10_000)
+        # Added by the browser's debugging protocol, so not itself subject to the pages' CSP.
+        context.add_init_script(
+            "document.addEventListener('securitypolicyviolation', (e) => console.error("
+            "`CSP violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));"
+        )
         context.on("page", self._watch)
         self.contexts.append(context)
         return context
 
     def _watch(self, page) -> None:
         page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}"))
-        page.on("console", lambda message: message.type == "error" and print(f"console ({page.url}): {message.text}"))
+        page.on("console", lambda message: self._console(page, message))
+
+    def _console(self, page, message) -> None:
+        """Console errors are printed; a Content-Security-Policy violation fails the test."""
+        if message.type != "error":
+            return
+        print(f"console ({page.url}): {message.text}")
+        if "CSP violation" in message.text or "Content Security Policy" in message.text:
+            self.errors.append(f"{page.url}: {message.text}")
 
     def shoot(self, page, name: str) -> Path:
         path = self.artefacts / f"{self.test_name}--{name}.png"
@@ -187,7 +200,8 @@ class Pages:
 
     def check_accessibility(self, page, name: str) -> None:
         """axe-core on the page as it is now: no serious or critical violation (RGAA / WCAG 2.1 AA)."""
-        page.add_script_tag(path=str(AXE))
+        # Evaluated through the debugging protocol: neither an inline script (CSP) nor a download (offline).
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
         violations = page.evaluate(
             """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations.map(v => ({
                 id: v.id, impact: v.impact, help: v.help,

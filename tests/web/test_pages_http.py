@@ -20,12 +20,14 @@ def client(settings):
     app.state.engine.dispose()
 
 
-@pytest.mark.parametrize("path", ["/", "/suivi/GUSP-2026-000001", "/connexion", "/gestion", "/carte", "/reinitialiser"])
-def test_pages_are_french_html_always_revalidated(client, path):
+@pytest.mark.parametrize("path", ["/", "/suivi/GUSP-2026-000001", "/connexion", "/gestion", "/carte", "/reinitialiser",
+                                  "/statistiques", "/docs"])
+def test_pages_are_french_html_revalidated_or_never_stored(client, path):
     response = client.get(path)
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
-    assert response.headers["cache-control"] == "no-cache"
+    public = path == "/" or path.startswith("/suivi/")  # kept by the service worker for offline use
+    assert response.headers["cache-control"] == ("no-cache" if public else "no-store")
     assert '<html lang="fr">' in response.text
 
 

@@ -151,7 +151,7 @@ def test_offline_report_is_kept_and_created_once(pages, live_server, tmp_path):
     context = _phone(pages, live_server, service_workers="allow")
     page = context.new_page()
     _open_form(page)
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
 
     context.set_offline(True)
     page.reload()  # the page itself opens without network, from the service worker

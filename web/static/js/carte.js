@@ -136,7 +136,7 @@ function fillPartners() {
 function printAs(size, { dialog = true } = {}) {
   document.body.classList.remove("print-A4", "print-A3");
   document.body.classList.add(`print-${size}`);
-  $("#page-size").textContent = `@page { size: ${size} landscape; margin: 10mm; }`;
+  $("#page-size").href = `/static/print-${size}.css`; // a file: the CSP refuses inline styles
   state.map.invalidateSize();
   fit($("#map-filters").elements.quartier.value);
   if (dialog) setTimeout(() => window.print(), 400); // let the tiles and markers settle

@@ -116,7 +116,7 @@ export function statusMarker(report, { onSelect } = {}) {
     icon: L.divIcon({
       className: "",
       iconSize: [22, 22],
-      html: `<span class="status-marker shape-${status}${report.overdue ? " overdue" : ""}" style="background:var(--s-${status})"><span class="visually-hidden">${escapeText(label)}</span></span>`,
+      html: `<span class="status-marker shape-${status}${report.overdue ? " overdue" : ""}"><span class="visually-hidden">${escapeText(label)}</span></span>`,
     }),
   });
   if (onSelect) marker.on("click", () => onSelect(report, marker));
@@ -138,11 +138,19 @@ export function clusterIcon(cluster) {
     words.push(`${counts[status]} ${STATUSES[status].toLowerCase()}`);
     angle = next;
   }
-  return L.divIcon({
+  const icon = L.divIcon({
     className: "",
     iconSize: [40, 40],
-    html: `<div class="cluster" style="background:conic-gradient(${stops.join(",")})"><span aria-hidden="true">${total}</span></div><span class="visually-hidden">Groupe de ${total} signalements : ${escapeText(words.join(", "))}. Entrée pour zoomer.</span>`,
+    html: `<div class="cluster"><span aria-hidden="true">${total}</span></div><span class="visually-hidden">Groupe de ${total} signalements : ${escapeText(words.join(", "))}. Entrée pour zoomer.</span>`,
   });
+  // The pie of statuses is set through the CSSOM: the CSP refuses style attributes in HTML.
+  const create = icon.createIcon.bind(icon);
+  icon.createIcon = (old) => {
+    const element = create(old);
+    element.querySelector(".cluster").style.background = `conic-gradient(${stops.join(",")})`;
+    return element;
+  };
+  return icon;
 }
 
 /** The legend of status colours, as a list (colour is never the only clue: the text says it). */
@@ -150,12 +158,12 @@ export function legend(container) {
   container.replaceChildren();
   for (const [status, label] of Object.entries(STATUSES)) {
     const item = document.createElement("li");
-    item.innerHTML = `<span class="status-marker shape-${status}" style="background:var(--s-${status})" aria-hidden="true"></span>`;
+    item.innerHTML = `<span class="status-marker shape-${status}" aria-hidden="true"></span>`;
     item.append(label);
     container.append(item);
   }
   const overdue = document.createElement("li");
-  overdue.innerHTML = '<span class="status-marker overdue" style="background:#fff" aria-hidden="true"></span>';
+  overdue.innerHTML = '<span class="status-marker overdue overdue-sample" aria-hidden="true"></span>';
   overdue.append("Cercle rouge : en retard");
   container.append(overdue);
 }

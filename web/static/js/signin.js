@@ -6,11 +6,43 @@ import { busy, clearErrors, showErrors } from "./forms.js";
 
 const HOME_BY_ROLE = { coordinateur: "/gestion", admin: "/gestion", partenaire: "/gestion", groupe: "/carte", agent: "/" };
 
-/** Only a path of this site: `?suite=https://elsewhere` must not turn sign-in into a redirector. */
+// Control characters (browsers drop tabs and line breaks: "/\t/evil" becomes "//evil"), backslashes
+// (read as "/"), and the same once percent-decoded.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\\]/;
+
+/** The decoded forms of a text, until decoding changes nothing (or fails). */
+function decodings(text) {
+  const forms = [text];
+  for (let i = 0; i < 5; i += 1) {
+    let next;
+    try {
+      next = decodeURIComponent(forms[forms.length - 1]);
+    } catch {
+      return null; // malformed escapes: refused
+    }
+    if (next === forms[forms.length - 1]) return forms;
+    forms.push(next);
+  }
+  return null;
+}
+
+/** Only an absolute path of this site: `?suite=` must never turn sign-in into a redirector. */
+export function safeNextPath(wanted) {
+  if (typeof wanted !== "string" || !wanted.startsWith("/") || wanted.length > 2000) return null;
+  const forms = decodings(wanted);
+  if (!forms || forms.some((form) => UNSAFE.test(form) || form.startsWith("//"))) return null;
+  let url;
+  try {
+    url = new URL(wanted, location.origin);
+  } catch {
+    return null;
+  }
+  if (url.origin !== location.origin || url.pathname.startsWith("//")) return null;
+  return url.pathname + url.search + url.hash;
+}
+
 function nextPage(user) {
-  const wanted = new URLSearchParams(location.search).get("suite") || "";
-  if (wanted.startsWith("/") && !wanted.startsWith("//") && !wanted.startsWith("/\\")) return wanted;
-  return HOME_BY_ROLE[user.role] || "/";
+  return safeNextPath(new URLSearchParams(location.search).get("suite") || "") || HOME_BY_ROLE[user.role] || "/";
 }
 
 function required(form, names) {
