@@ -13,6 +13,15 @@ from gusp.config import Settings
 from gusp.ops import commands as ops_commands
 
 
+def serve_options(args: argparse.Namespace) -> dict[str, object]:
+    """uvicorn's options: X-Forwarded-* are believed only from the proxies named, none by default
+    (a local process must not choose the client address that sign-in throttling counts)."""
+    options: dict[str, object] = {"host": args.host, "port": args.port, "proxy_headers": False}
+    if args.forwarded_allow_ips:
+        options.update(proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips)
+    return options
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import os
     import tempfile
@@ -26,9 +35,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         # Each worker process counts its own requests; Prometheus reads them summed from this directory.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gusp-metrics-")
     logs.configure(json_lines=settings.log_format == "json")
-    uvicorn.run("gusp.api.main:create_served_app", factory=True, workers=workers, host=args.host, port=args.port,
-                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, log_config=None,
-                server_header=False)
+    uvicorn.run("gusp.api.main:create_served_app", factory=True, workers=workers, log_config=None,
+                server_header=False, **serve_options(args))
     return 0
 
 
@@ -130,9 +138,9 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="servir l'application web et l'API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1",
-                       help="adresses des mandataires inverses dont on croit les en-têtes X-Forwarded-* "
-                            "(la limite de connexions par IP en dépend)")
+    serve.add_argument("--forwarded-allow-ips", default="",
+                       help="adresses des mandataires inverses dont on croit les en-têtes X-Forwarded-*, "
+                            "séparées par des virgules (aucun par défaut ; les limites par adresse en dépendent)")
     serve.add_argument("--workers", type=int, default=None,
                        help="processus servant les requêtes (GUSP_WEB_WORKERS, 1 par défaut)")
     serve.set_defaults(run=_serve)

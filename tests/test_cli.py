@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from gusp import db
+from gusp import cli, db
 from gusp.models import Partner, Report
 from gusp.config import Settings
 
@@ -92,3 +92,19 @@ def test_refused_perimeter_file_exits_2_with_a_french_message(cli_env, tmp_path)
     assert "perimetre_invalide" in result.stderr
     assert "features[0] (« Sans code »)" in result.stderr
     assert "Aucun périmètre du fichier n'a été chargé" in result.stderr
+
+
+def test_serve_trusts_no_proxy_unless_told():
+    """X-Forwarded-For from any local process must not choose the address that throttling counts."""
+    import uvicorn
+
+    from gusp.api.main import create_app
+
+    def config(*argv: str) -> uvicorn.Config:
+        options = cli.serve_options(cli.parser().parse_args(["serve", *argv]))
+        options.pop("host"), options.pop("port")
+        return uvicorn.Config(create_app(), **options)
+
+    assert config().proxy_headers is False
+    behind = config("--forwarded-allow-ips", "10.0.0.5")
+    assert behind.proxy_headers is True and behind.forwarded_allow_ips == "10.0.0.5"
