@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gusp import db, errors, states
+from gusp import db, errors, known_clients, states, throttle
 from gusp.config import Settings
 from gusp.models import LoginFailure, Partner, PasswordReset, Quartier, User, UserQuartier, UserSession
 
@@ -207,10 +207,19 @@ def _blocked_until(
     return oldest + window
 
 
-def _check_throttle(*, session: Session, settings: Settings, email: str, ip: str | None, now: datetime) -> None:
-    """Per address, and per IP with a higher limit: a whole town hall may share one public address."""
-    blocked = [_blocked_until(session=session, settings=settings, match=LoginFailure.email == email,
-                              limit=settings.login_max_failures, now=now)]
+def _check_throttle(
+    *, session: Session, settings: Settings, email: str, ip: str | None, known: bool, now: datetime
+) -> None:
+    """Three limits. Per (e-mail, client address): a few guesses, then a pause for that address only.
+    Per e-mail from anywhere, higher: many addresses guessing one account; the owner's known
+    devices and addresses pass it, so strangers cannot keep the owner out. Per address, higher
+    again: a whole town hall may share one public address."""
+    pair = (LoginFailure.email == email) & (LoginFailure.ip == ip if ip is not None else LoginFailure.ip.is_(None))
+    blocked = [_blocked_until(session=session, settings=settings, match=pair, limit=settings.login_max_failures,
+                              now=now)]
+    if not known:
+        blocked.append(_blocked_until(session=session, settings=settings, match=LoginFailure.email == email,
+                                      limit=settings.login_max_failures_per_account, now=now))
     if ip is not None:
         blocked.append(_blocked_until(session=session, settings=settings, match=LoginFailure.ip == ip,
                                       limit=settings.login_max_failures_per_ip, now=now))
@@ -232,7 +241,9 @@ def invalid_credentials() -> errors.Unauthenticated:
     return errors.Unauthenticated("identifiants_invalides", "Adresse e-mail ou mot de passe incorrect.")
 
 
-def authenticate(*, session: Session, settings: Settings, email: str, password: str, ip: str | None) -> User:
+def authenticate(
+    *, session: Session, settings: Settings, email: str, password: str, ip: str | None, device: str | None = None
+) -> User:
     """The user behind these credentials, or 401 (one answer for every cause) / 429 when throttled.
 
     A failure is flushed as a `login_failures` row before the error is raised: the caller must
@@ -240,13 +251,15 @@ def authenticate(*, session: Session, settings: Settings, email: str, password: 
     checked, so a right password does not get through during the pause either.
     """
     key = _lookup_key(email)
+    ip = ip[:64] if ip else None  # as stored in login_failures
     now = _now()
     db.advisory_xact_lock(session, f"gusp-login:{key}")  # concurrent guesses on one address are counted
-    _check_throttle(session=session, settings=settings, email=key, ip=ip, now=now)
     user = session.scalars(select(User).where(User.email == key)).first()
+    known = user is not None and known_clients.is_known(session=session, user=user, ip=ip, device=device, now=now)
+    _check_throttle(session=session, settings=settings, email=key, ip=ip, known=known, now=now)
     matches = verify_password(password_hash=user.password_hash if user else _DUMMY_HASH, password=password)
     if user is None or not matches or not user.active:
-        session.add(LoginFailure(email=key, ip=ip[:64] if ip else None, at=now))
+        session.add(LoginFailure(email=key, ip=ip, at=now))
         session.flush()
         raise invalid_credentials()
     if _HASHER.check_needs_rehash(user.password_hash):
@@ -314,9 +327,10 @@ def purge_expired(*, session: Session, settings: Settings) -> int:
     now = _now()
     failure_horizon = now - timedelta(minutes=settings.login_failure_window_minutes)
     idle_horizon = now - timedelta(minutes=settings.session_idle_minutes)
+    purged = known_clients.purge(session=session, now=now) + throttle.purge(session=session)
     statements = [
         delete(LoginFailure).where(LoginFailure.at <= failure_horizon),
         delete(UserSession).where(or_(UserSession.expires_at <= now, UserSession.last_seen_at <= idle_horizon)),
         delete(PasswordReset).where(PasswordReset.expires_at <= now),
     ]
-    return sum(session.execute(s).rowcount for s in statements)
+    return purged + sum(session.execute(s).rowcount for s in statements)

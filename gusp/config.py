@@ -90,10 +90,24 @@ class Settings(BaseSettings):
 
     session_idle_minutes: int = Field(60, gt=0, description="A staff session ends after this long unused.")
     session_absolute_hours: int = Field(12, gt=0, description="A staff session ends this long after sign-in.")
-    login_max_failures: int = Field(5, ge=1, description="Failed sign-ins for one e-mail before a pause.")
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed sign-ins for one e-mail from one client address before a pause."
+    )
+    login_max_failures_per_account: int = Field(
+        30, ge=1, description="Failed sign-ins for one e-mail from anywhere before a pause (known clients pass)."
+    )
     login_max_failures_per_ip: int = Field(50, ge=1, description="Failed sign-ins from one IP before a pause.")
     login_failure_window_minutes: int = Field(15, gt=0, description="Window over which failures are counted.")
     password_reset_minutes: int = Field(60, gt=0, description="How long a password reset link is valid.")
+    intake_per_ip_per_hour: int = Field(
+        30, ge=1, description="Reports filed without signing in from one client address per hour."
+    )
+    mail_requests_per_ip_per_hour: int = Field(
+        20, ge=1, description="Requests that send mail to a given address (reset links) from one client address per hour."
+    )
+    mails_per_recipient_per_day: int = Field(
+        10, ge=1, description="Mails a stranger can cause to one address (receipts, reset links) per day."
+    )
     duplicate_window_days: int = Field(30, gt=0, description="Likely duplicates: open reports this recent.")
     default_delay_days: int = Field(15, gt=0, description="Deadline when neither category nor partner sets one.")
 

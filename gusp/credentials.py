@@ -8,12 +8,12 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from gusp import accounts, db, errors
 from gusp.config import Settings
-from gusp.models import ApiToken, PasswordReset, User
+from gusp.models import ApiToken, LoginFailure, PasswordReset, User
 
 
 # --- API tokens --------------------------------------------------------------------------------
@@ -70,10 +70,13 @@ def revoke_api_token(*, session: Session, user: User, token_id: int) -> ApiToken
 # --- password reset ----------------------------------------------------------------------------
 
 
-def request_password_reset(*, session: Session, settings: Settings, email: str) -> str | None:
-    """The raw token to mail, or None (unknown or inactive address, too many requests).
+def request_password_reset(*, session: Session, settings: Settings, email: str) -> PasswordReset | None:
+    """A pending reset for the account, or None (unknown or inactive address, too many requests).
 
     The caller answers the same either way. A new link supersedes the previous ones (marked used).
+    No usable token exists yet: the row holds the hash of a secret thrown away at once, and the
+    worker makes the real token when it sends the mail (`issue_reset_token`). So neither the
+    outbox nor the `password_resets` table ever holds what it takes to use the link.
     """
     user = accounts.user_by_email(session=session, email=email)
     if user is None or not user.active:
@@ -93,10 +96,28 @@ def request_password_reset(*, session: Session, settings: Settings, email: str) 
         .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
         .values(used_at=now)
     )
-    token = secrets.token_urlsafe(32)
-    session.add(PasswordReset(token_hash=accounts._digest(token), user_id=user.id, created_at=now, expires_at=now + window))
+    row = PasswordReset(token_hash=accounts._digest(secrets.token_urlsafe(32)), user_id=user.id, created_at=now,
+                        expires_at=now + window)
+    session.add(row)
     session.flush()
-    return token
+    return row
+
+
+def issue_reset_token(*, session: Session, reset_hash: str) -> tuple[str, str] | None:
+    """At sending time: a new random token for a pending reset, whose hash replaces the row's.
+
+    Returns (token, its hash), or None when the link was used, superseded or expired. Any earlier
+    token of the row stops working: if a send is retried, only the last mail's link works.
+    """
+    row = session.scalars(
+        select(PasswordReset).where(PasswordReset.token_hash == reset_hash).with_for_update()
+    ).first()
+    if row is None or row.used_at is not None or accounts._now() >= row.expires_at:
+        return None
+    token = secrets.token_urlsafe(32)
+    row.token_hash = accounts._digest(token)
+    session.flush()
+    return token, row.token_hash
 
 
 def reset_password(*, session: Session, settings: Settings, token: str, new_password: str) -> User:
@@ -117,5 +138,7 @@ def reset_password(*, session: Session, settings: Settings, token: str, new_pass
     user.password_hash = accounts.hash_password(new_password)  # a refused password leaves the link usable
     row.used_at = accounts._now()
     accounts.close_user_sessions(session=session, user=user)
+    # The owner proved it with the mailed link: strangers' failures no longer pause the account.
+    session.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
     session.flush()
     return user

@@ -22,13 +22,14 @@ import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gusp import db, states
+from gusp import credentials, db, states, throttle
 from gusp.config import Settings
-from gusp.models import Category, OutboxMessage, Partner, Report, ReporterContact, ReportPhoto, User
+from gusp.models import Category, OutboxMessage, Partner, PasswordReset, Report, ReporterContact, ReportPhoto, User
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "mail_templates"
 DIGEST_MAX_ROWS = 100  # beyond, the digest says "… et N autres": the list page has them all
 _SUBJECT_MAX = 300  # the column's length
+RESET_LINK_PLACEHOLDER = "[lien-de-reinitialisation]"  # replaced by the worker at sending time
 
 
 class MailKind(StrEnum):
@@ -91,6 +92,7 @@ def report_received(*, session: Session, settings: Settings, report: Report) -> 
     contact = session.get(ReporterContact, report.id)
     if not _reachable(contact):
         return []
+    throttle.mail_to(session=session, settings=settings, address=contact.email)  # no mail bombing through intake
     subject = f"Signalement {report.reference} : bien reçu"
     text, html = _render(
         MailKind.REPORT_RECEIVED,
@@ -297,15 +299,17 @@ def overdue_digest(*, session: Session, settings: Settings, now: datetime) -> in
     return len(coordinators)
 
 
-def password_reset(*, session: Session, settings: Settings, user: User, link: str) -> OutboxMessage:
-    """Send a reset link; the row is marked secret so the worker blanks its body once sent."""
+def password_reset(*, session: Session, settings: Settings, user: User, reset: PasswordReset) -> OutboxMessage:
+    """Queue a reset mail whose link is made only when the worker sends it (`final_bodies`): the
+    stored row holds a placeholder, never a usable link."""
+    throttle.mail_to(session=session, settings=settings, address=user.email)
     subject = "GUSP : réinitialisation de votre mot de passe"
     text, html = _render(
         MailKind.PASSWORD_RESET,
         title=subject,
         name=user.full_name,
         email=user.email,
-        link=link,
+        link=RESET_LINK_PLACEHOLDER,
         minutes=settings.password_reset_minutes,
     )
     return enqueue(
@@ -315,8 +319,30 @@ def password_reset(*, session: Session, settings: Settings, user: User, link: st
         subject=subject,
         text=text,
         html=html,
-        data={"user_id": user.id, "secret": True},
+        data={"user_id": user.id, "secret": True, "reset": reset.token_hash},
     )
+
+
+def reset_link(settings: Settings, token: str) -> str:
+    """In the fragment: never sent to the server, so never in an access log; the page POSTs it."""
+    return _url(settings, f"/reinitialiser#jeton={token}")
+
+
+def final_bodies(*, session: Session, settings: Settings, message: OutboxMessage) -> tuple[str, str | None]:
+    """The bodies to send now: a reset mail gets a fresh token (ValueError when the link is dead)."""
+    if message.kind != MailKind.PASSWORD_RESET or "reset" not in (message.data or {}):
+        return message.body_text, message.body_html
+    issued = credentials.issue_reset_token(session=session, reset_hash=message.data["reset"])
+    if issued is None:
+        raise ValueError("lien de réinitialisation utilisé, remplacé ou expiré avant l'envoi")
+    token, token_hash = issued
+    message.data = {**message.data, "reset": token_hash}  # a retry finds the row again
+    link = reset_link(settings, token)
+
+    def filled(body: str | None) -> str | None:
+        return body.replace(RESET_LINK_PLACEHOLDER, link) if body is not None else None
+
+    return filled(message.body_text), filled(message.body_html)
 
 
 def follow_url(settings: Settings, reference: str) -> str:

@@ -105,7 +105,9 @@ class SmtpSender:
                 raise
 
 
-def build_email(message: OutboxMessage, *, settings: Settings) -> EmailMessage:
+def build_email(
+    message: OutboxMessage, *, settings: Settings, bodies: tuple[str, str | None] | None = None
+) -> EmailMessage:
     """The MIME message of a row: text and HTML alternatives, its own Message-ID, marked automatic."""
     email = EmailMessage()
     email["From"] = settings.mail_from
@@ -115,9 +117,10 @@ def build_email(message: OutboxMessage, *, settings: Settings) -> EmailMessage:
     email["Message-ID"] = message.message_id
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, no loops
     email["X-Auto-Response-Suppress"] = "All"
-    email.set_content(message.body_text)
-    if message.body_html:
-        email.add_alternative(message.body_html, subtype="html")
+    text, html = bodies or (message.body_text, message.body_html)
+    email.set_content(text)
+    if html:
+        email.add_alternative(html, subtype="html")
     return email
 
 
@@ -245,7 +248,8 @@ def _deliver(*, session: Session, message: OutboxMessage, settings: Settings, se
             open311_delivery.deliver(session=session, message=message, settings=settings)
         else:
             try:
-                email = build_email(message, settings=settings)
+                bodies = notify.final_bodies(session=session, settings=settings, message=message)  # reset links
+                email = build_email(message, settings=settings, bodies=bodies)
             except (ValueError, TypeError) as error:  # e.g. a line break in an address
                 raise PermanentFailure(f"message invalide : {error}") from error
             sender.send(email)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gusp import accounts, cli_users, credentials, db, errors
+from gusp import accounts, cli_users, credentials, db, errors, known_clients
 from gusp.config import Settings
 from gusp.models import LoginFailure, Partner, PasswordReset, Quartier, User, UserSession
 
@@ -199,23 +199,47 @@ def test_inactive_user_cannot_sign_in(session, settings):
     assert refused.value.code == "identifiants_invalides"
 
 
-def test_throttled_per_address_even_with_the_right_password(session, settings):
+def test_throttled_per_account_and_address_even_with_the_right_password(session, settings):
     make_user(session)
-    for n in range(settings.login_max_failures):
+    for _ in range(settings.login_max_failures):
         with pytest.raises(errors.Unauthenticated):
-            login(session, settings, password="mauvais mot de passe", ip=f"10.0.1.{n}")
+            login(session, settings, password="mauvais mot de passe", ip="10.0.1.1")
     with pytest.raises(errors.TooManyRequests) as throttled:
-        login(session, settings, ip="10.0.2.1")
+        login(session, settings, ip="10.0.1.1")
     assert throttled.value.status == 429
     assert throttled.value.code == "trop_de_tentatives"
     assert "Réessayez dans 15 minutes" in throttled.value.message
     assert 0 < throttled.value.details["retry_after"] <= 15 * 60
     assert failures(session) == settings.login_max_failures  # refused attempts do not extend the pause
+    # Another address is not paused by these failures.
+    assert login(session, settings, ip="10.0.2.1").email == "agent@ville.example.fr"
 
     for row in session.scalars(select(LoginFailure)):
         row.at -= timedelta(minutes=settings.login_failure_window_minutes)
     session.flush()
-    assert login(session, settings, ip="10.0.2.1").email == "agent@ville.example.fr"
+    assert login(session, settings, ip="10.0.1.1").email == "agent@ville.example.fr"
+
+
+def test_strangers_cannot_keep_the_owner_out(session, settings):
+    """Issue 10, point 4: wrong passwords from many addresses pause the account for unknown clients
+    only; the owner's known device or address, or a reset link, still gets in."""
+    user = make_user(session)
+    now = datetime.now(UTC)
+    device = known_clients.remember(session=session, user=user, ip="203.0.113.9", device=None, now=now)
+    for n in range(settings.login_max_failures_per_account):
+        with pytest.raises(errors.Unauthenticated):
+            login(session, settings, password="mauvais mot de passe", ip=f"198.51.100.{n % 250}")
+    with pytest.raises(errors.TooManyRequests):
+        login(session, settings, ip="192.0.2.200")  # an address never seen, right password: paused
+    owner = accounts.authenticate(session=session, settings=settings, email="agent@ville.example.fr",
+                                  password=PASSWORD, ip="192.0.2.201", device=device)  # the owner's browser
+    assert owner == user
+    assert login(session, settings, ip="203.0.113.9") == user  # the owner's usual address
+
+    reset = credentials.request_password_reset(session=session, settings=settings, email="agent@ville.example.fr")
+    token, _ = credentials.issue_reset_token(session=session, reset_hash=reset.token_hash)
+    credentials.reset_password(session=session, settings=settings, token=token, new_password="un mot de passe neuf")
+    assert login(session, settings, password="un mot de passe neuf", ip="192.0.2.200") == user
 
 
 def test_throttled_per_ip_across_addresses(session, settings):
@@ -360,6 +384,12 @@ def test_token_needs_a_name(session):
 # --- password reset ----------------------------------------------------------------------------
 
 
+def mailed_token(session, settings, email="agent@ville.example.fr"):
+    """The token of the link as the worker mails it: made at sending time, not at the request."""
+    reset_row = credentials.request_password_reset(session=session, settings=settings, email=email)
+    return credentials.issue_reset_token(session=session, reset_hash=reset_row.token_hash)[0]
+
+
 def reset(session, settings, token, password="un tout nouveau mot de passe"):
     return credentials.reset_password(session=session, settings=settings, token=token, new_password=password)
 
@@ -367,7 +397,7 @@ def reset(session, settings, token, password="un tout nouveau mot de passe"):
 def test_reset_link_works_once_and_closes_sessions(session, settings):
     user = make_user(session)
     cookie, _ = accounts.open_session(session=session, settings=settings, user=user)
-    token = credentials.request_password_reset(session=session, settings=settings, email="AGENT@ville.example.fr")
+    token = mailed_token(session, settings, "AGENT@ville.example.fr")
     stored = session.scalars(select(PasswordReset)).one()
     assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert stored.expires_at - stored.created_at == timedelta(minutes=settings.password_reset_minutes)
@@ -382,7 +412,7 @@ def test_reset_link_works_once_and_closes_sessions(session, settings):
 
 def test_expired_reset_link_is_refused(session, settings):
     make_user(session)
-    token = credentials.request_password_reset(session=session, settings=settings, email="agent@ville.example.fr")
+    token = mailed_token(session, settings)
     session.scalars(select(PasswordReset)).one().expires_at = datetime.now(UTC) - timedelta(seconds=1)
     session.flush()
     with pytest.raises(errors.BadRequest) as refused:
@@ -394,7 +424,7 @@ def test_expired_reset_link_is_refused(session, settings):
 
 def test_refused_new_password_keeps_the_link_usable(session, settings):
     make_user(session)
-    token = credentials.request_password_reset(session=session, settings=settings, email="agent@ville.example.fr")
+    token = mailed_token(session, settings)
     with pytest.raises(errors.Unprocessable) as refused:
         reset(session, settings, token, "court")
     assert refused.value.code == "mot_de_passe_trop_court"
@@ -410,14 +440,14 @@ def test_reset_for_unknown_or_inactive_address_gives_nothing(session, settings):
 
 def test_new_reset_link_supersedes_the_old_and_requests_are_limited(session, settings):
     make_user(session)
-    tokens = [
+    rows = [
         credentials.request_password_reset(session=session, settings=settings, email="agent@ville.example.fr")
         for _ in range(accounts.RESETS_PER_WINDOW + 1)
     ]
-    assert None not in tokens[:-1] and tokens[-1] is None
-    with pytest.raises(errors.BadRequest):
-        reset(session, settings, tokens[0])
-    reset(session, settings, tokens[-2])
+    assert None not in rows[:-1] and rows[-1] is None
+    assert credentials.issue_reset_token(session=session, reset_hash=rows[0].token_hash) is None  # superseded
+    token, _ = credentials.issue_reset_token(session=session, reset_hash=rows[-2].token_hash)
+    reset(session, settings, token)
 
 
 def test_purge_deletes_what_no_longer_counts(session, settings):

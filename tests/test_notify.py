@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
 
-from gusp import notify, states
+from gusp import credentials, errors, notify, states
 from gusp.models import OutboxMessage, Partner, ReporterContact, User
 from tests import builders, smtp
 
@@ -259,18 +261,28 @@ def test_overdue_digest_sends_nothing_when_nothing_is_late(session, mail):
     assert outbox(session) == []
 
 
-def test_password_reset_sends_the_link_to_the_user_and_marks_it_secret(session, mail):
+def test_password_reset_queues_no_usable_link_and_makes_it_at_sending_time(session, mail):
+    """Issue 10, point 6: neither the outbox row nor `password_resets` holds a working link."""
     user = make_user(session, email="agent@ville.test", role=states.Role.AGENT, name="Paul <Dupont>")
-    link = "https://gusp.ville.test/connexion/nouveau-mot-de-passe?jeton=abc&x=1"
+    reset = credentials.request_password_reset(session=session, settings=mail, email="agent@ville.test")
 
-    message = notify.password_reset(session=session, settings=mail, user=user, link=link)
+    message = notify.password_reset(session=session, settings=mail, user=user, reset=reset)
 
     assert message.recipient == "agent@ville.test"
     assert message.subject == "GUSP : réinitialisation de votre mot de passe"
-    assert message.data == {"user_id": user.id, "secret": True}
-    assert link in message.body_text
-    assert 'href="https://gusp.ville.test/connexion/nouveau-mot-de-passe?jeton=abc&amp;x=1"' in message.body_html
+    assert message.data == {"user_id": user.id, "secret": True, "reset": reset.token_hash}
+    assert "jeton=" not in message.body_text and "jeton=" not in message.body_html
     assert "Paul &lt;Dupont&gt;" in message.body_html
+
+    text, html = notify.final_bodies(session=session, settings=mail, message=message)
+    link = re.search(r"\S+/reinitialiser#jeton=([\w-]+)", text)
+    assert link and f'href="{link.group(0)}"' in html
+    token = link.group(1)
+    assert message.data["reset"] == hashlib.sha256(token.encode()).hexdigest() == reset.token_hash
+    again, _ = notify.final_bodies(session=session, settings=mail, message=message)  # a retried send
+    assert token not in again  # a new token: the first one no longer works
+    with pytest.raises(errors.BadRequest):
+        credentials.reset_password(session=session, settings=mail, token=token, new_password="x" * 20)
 
 
 def test_enqueue_gives_each_row_its_own_message_id_and_a_one_line_subject(session):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from gusp import db, notify, states, storage, worker
+from gusp import credentials, db, notify, states, storage, worker
 from gusp.config import PROJECT_DIR
 from gusp.models import OutboxMessage, User
 from tests import builders, smtp
@@ -184,20 +185,23 @@ def test_a_refused_content_fails_for_good_on_5xx_only(session, sessions, setting
 def test_a_password_reset_link_does_not_stay_in_the_outbox_once_sent(session, sessions, settings, smtp_server):
     mail = smtp.mail_settings(settings, smtp_server)
     user = User(email="agent@ville.test", full_name="Paul Dupont", password_hash="x", role=states.Role.AGENT)
+    user.active = True
     session.add(user)
     session.flush()
-    link = "https://gusp.ville.test/reinitialiser?jeton=s3cr3t"
-    message = notify.password_reset(session=session, settings=mail, user=user, link=link)
+    reset = credentials.request_password_reset(session=session, settings=mail, email="agent@ville.test")
+    message = notify.password_reset(session=session, settings=mail, user=user, reset=reset)
     message.available_at = T0 - timedelta(minutes=5)
     session.commit()
 
     worker.send_pending(sessionmaker=sessions, settings=mail, sender=worker.SmtpSender(mail), now=T0)
 
     [received] = smtp_server.messages
-    assert link in received.get_body(("plain",)).get_content()
+    token = re.search(r"/reinitialiser#jeton=([\w-]+)", received.get_body(("plain",)).get_content()).group(1)
     row = reload(session, message)
     assert row.status == "sent"
-    assert "s3cr3t" not in row.body_text and row.body_html is None
+    assert token not in row.body_text and row.body_html is None
+    new_password = "une phrase de passe toute neuve"
+    credentials.reset_password(session=session, settings=mail, token=token, new_password=new_password)  # it works
 
 
 def test_the_daily_digest_waits_for_seven_and_goes_out_once_a_day(session, sessions, settings, smtp_server):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from gusp import accounts, bounds, credentials, db, errors, schemas
+from gusp import accounts, bounds, credentials, db, errors, known_clients, schemas, throttle
 from gusp.api import auth_deps, contract, deps
 from gusp.models import ApiToken, User
 
@@ -137,6 +137,7 @@ def login(
                 email=data.email,
                 password=data.password,
                 ip=request.client.host if request.client else None,
+                device=request.cookies.get(known_clients.DEVICE_COOKIE),
             )
         except errors.Unauthenticated as error:
             failure = error  # the failed attempt is committed all the same: throttling counts it
@@ -145,10 +146,15 @@ def login(
             if previous:
                 accounts.close_session(session=session, cookie_value=previous)
             value, user_session = accounts.open_session(session=session, settings=settings, user=user)
+            device = known_clients.remember(session=session, user=user, ip=request.client.host if request.client
+                                            else None, device=request.cookies.get(known_clients.DEVICE_COOKIE),
+                                            now=user.last_login_at)
             me = Me(user=_user_read(user, session=session), csrf_token=user_session.csrf_token)
     if failure is not None:
         raise failure
     response.set_cookie(auth_deps.SESSION_COOKIE, value, **_cookie_options(request))
+    response.set_cookie(known_clients.DEVICE_COOKIE, device, max_age=int(known_clients.DEVICE_MAX_AGE.total_seconds()),
+                        **_cookie_options(request))
     response.headers.update(_NO_STORE)
     return me
 
@@ -182,14 +188,22 @@ def me(principal: auth_deps.CurrentPrincipal, session: deps.SessionDep, response
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Message,
     dependencies=[_JSON],
+    responses={415: _ERROR, 429: _ERROR},
     summary="Demander un lien de réinitialisation du mot de passe",
 )
-def request_password_reset(data: ResetRequestIn, session: deps.SessionDep, settings: deps.SettingsDep) -> Message:
-    """Always 202 with the same body: the answer must not tell whether an account exists."""
+def request_password_reset(
+    data: ResetRequestIn, request: Request, session: deps.SessionDep, settings: deps.SettingsDep
+) -> Message:
+    """Always 202 with the same body: the answer must not tell whether an account exists.
+
+    Only the per-address limit answers 429 (it says nothing of the account); the per-recipient one
+    drops the mail silently."""
+    with db.transaction(session):
+        throttle.mail_request(session=session, settings=settings, client=request.client.host if request.client else None)
     try:
         with db.transaction(session):
-            token = credentials.request_password_reset(session=session, settings=settings, email=data.email)
-            if token is not None:
+            reset = credentials.request_password_reset(session=session, settings=settings, email=data.email)
+            if reset is not None:
                 # Imported here: the rest of sign-in does not depend on mail.
                 from gusp import notify
 
@@ -197,7 +211,7 @@ def request_password_reset(data: ResetRequestIn, session: deps.SessionDep, setti
                     session=session,
                     settings=settings,
                     user=accounts.user_by_email(session=session, email=data.email),
-                    link=f"{settings.public_url.rstrip('/')}/reinitialiser?jeton={token}",
+                    reset=reset,
                 )
     except Exception:
         # A 500 for known addresses only would reveal them: log it, answer as usual.

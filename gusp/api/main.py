@@ -16,6 +16,7 @@ from gusp.api import (
     errors,
     health,
     hostile,
+    log_scrub,
     media,
     open311,
     open311_clients,
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     hostile.install(app)
     contract.install(app)
+    log_scrub.install()
     app.include_router(reports.router)
     app.include_router(auth.router)
     app.include_router(triage.router)

@@ -43,6 +43,8 @@ def _format_of(request: Request) -> formats.Format:
 
 
 def _status(error: errors.GuspError) -> int:
+    if isinstance(error, errors.TooManyRequests):
+        return 429
     if isinstance(error, errors.Forbidden):
         return 403
     if isinstance(error, errors.NotFound):
@@ -81,6 +83,7 @@ class Open311Route(APIRoute):
                 response = error_response(request, _status(error), _descriptions(error), error.headers())
                 if allow := error.details.get("allow"):
                     response.headers["Allow"] = str(allow)
+                response.headers.update(error.headers())  # Retry-After of a 429
             except RequestValidationError:
                 response = error_response(request, 400, ["La requête est invalide : vérifiez ses paramètres."])
             except HTTPException as error:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile, status
 
-from gusp import db, duplicates, intake, schemas
+from gusp import db, duplicates, intake, schemas, throttle
 from gusp.api import auth_deps, deps, views
 
 router = APIRouter(prefix="/api/v1/reports", tags=["signalements"])
@@ -22,10 +22,11 @@ _ERRORS = {
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.ReportPublic,
-    responses={400: {"model": schemas.ErrorBody}, **_ERRORS},
+    responses={400: {"model": schemas.ErrorBody}, **_ERRORS, 429: {"model": schemas.ErrorBody}},
     summary="Signaler un problème",
 )
 def create_report(
+    request: Request,
     session: deps.SessionDep,
     settings: deps.SettingsDep,
     storage: deps.StorageDep,
@@ -40,6 +41,9 @@ def create_report(
 ) -> schemas.ReportPublic:
     """Take a report in; a retry with the same Idempotency-Key returns the report already created."""
     with db.transaction(session):
+        if author is None:
+            throttle.anonymous_intake(session=session, settings=settings,
+                                      client=request.client.host if request.client else None)
         report, replayed = intake.create_report(
             session=session,
             settings=settings,

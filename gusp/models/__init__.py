@@ -1,6 +1,6 @@
 """Tables, one module per part of the data flow; every model is importable from here."""
 
-from gusp.models import diagnostics, open311, ops, stats  # noqa: F401  (their tables)
+from gusp.models import diagnostics, open311, ops, stats, throttle  # noqa: F401  (their tables)
 from gusp.models.accounts import ApiToken, LoginFailure, PasswordReset, User, UserQuartier, UserSession
 from gusp.models.outbox import OutboxMessage
 from gusp.models.partners import ManagementZone, Partner, RoutingRule

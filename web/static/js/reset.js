@@ -5,7 +5,10 @@ import { ApiError, post } from "./api.js";
 import { $ } from "./dom.js";
 import { busy, clearErrors, showErrors } from "./forms.js";
 
-const token = new URLSearchParams(location.search).get("jeton") || "";
+// Mailed links carry the token in the fragment (never sent to the server, so never logged);
+// `?jeton=` still works for links mailed before.
+const token = new URLSearchParams(location.hash.slice(1)).get("jeton")
+  || new URLSearchParams(location.search).get("jeton") || "";
 history.replaceState(null, "", location.pathname);
 
 async function submit(event) {

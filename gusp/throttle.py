@@ -1,0 +1,93 @@
+"""Rate limits on what a stranger can make GUSP do: file reports, and have mail sent to an address.
+
+Counters live in PostgreSQL (`rate_counters`), one row per key and fixed window, incremented with
+`INSERT … ON CONFLICT DO UPDATE`: concurrent requests are counted exactly, with no other service.
+An increment belongs to the caller's transaction: a refused or failed request (nothing stored, no
+mail) does not count. Beyond the limit: 429 with a French message and `retry_after` (the end of
+the window), which becomes the `Retry-After` header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from gusp import errors
+from gusp.config import Settings
+from gusp.models.throttle import RateCounter
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _window_start(now: datetime, window: timedelta) -> datetime:
+    return _EPOCH + ((now - _EPOCH) // window) * window
+
+
+def key_of(kind: str, value: str) -> str:
+    """A counter key; the value (an address, an e-mail) is hashed: counters hold no personal data."""
+    return f"{kind}:{hashlib.sha256(value.strip().lower().encode()).hexdigest()}"
+
+
+def hit(*, session: Session, key: str, limit: int, window: timedelta, message: str,
+        code: str = "trop_de_demandes", field: str | None = None) -> int:
+    """Count one event under `key` in the current window; 429 when that makes more than `limit`."""
+    now = session.scalar(select(func.now()))
+    start = _window_start(now, window)
+    statement = (
+        insert(RateCounter)
+        .values(key=key, window_start=start, count=1)
+        .on_conflict_do_update(index_elements=[RateCounter.key, RateCounter.window_start],
+                               set_={"count": RateCounter.count + 1})
+        .returning(RateCounter.count)
+    )
+    count = session.scalar(statement)
+    if count > limit:
+        seconds = max(1, math.ceil((start + window - now).total_seconds()))
+        raise errors.TooManyRequests(code, f"{message} Réessayez dans {_delay(seconds)}.", field=field,
+                                     retry_after=seconds)
+    return count
+
+
+def _delay(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} secondes"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} minutes"
+    return f"{math.ceil(minutes / 60)} heures"
+
+
+# --- the limits of GUSP ------------------------------------------------------------------------
+
+
+def anonymous_intake(*, session: Session, settings: Settings, client: str | None) -> None:
+    """Reports filed without signing in (form, API, Open311) from one client address per hour."""
+    if client:
+        hit(session=session, key=key_of("intake-ip", client), limit=settings.intake_per_ip_per_hour, window=HOUR,
+            message="Trop de signalements envoyés depuis cette connexion.")
+
+
+def mail_request(*, session: Session, settings: Settings, client: str | None) -> None:
+    """Requests that make GUSP write to an address given by the caller, from one client address per hour."""
+    if client:
+        hit(session=session, key=key_of("mail-ip", client), limit=settings.mail_requests_per_ip_per_hour,
+            window=HOUR, message="Trop de demandes d'envoi de message depuis cette connexion.")
+
+
+def mail_to(*, session: Session, settings: Settings, address: str) -> None:
+    """Mails a stranger can cause to one address (receipts, reset links) per day."""
+    hit(session=session, key=key_of("mail-to", address), limit=settings.mails_per_recipient_per_day, window=DAY,
+        message="Trop de messages ont été demandés pour cette adresse e-mail aujourd'hui.", field="contact_email")
+
+
+def purge(*, session: Session) -> int:
+    """Delete counters of windows over for more than a day; rows deleted."""
+    horizon = session.scalar(text("SELECT now() - interval '2 days'"))
+    return session.execute(delete(RateCounter).where(RateCounter.window_start < horizon)).rowcount
