@@ -54,7 +54,7 @@ schema = schemathesis.openapi.from_dict(create_app(Settings()).openapi())
 @pytest.fixture(scope="module")
 def fuzzed(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     """Its own database with real commits, seeded, served by uvicorn on a loopback port."""
-    from tests.conftest import _prepare
+    from tests.conftest import prepare
     from tests.web.conftest import serve
 
     url = make_url(base_settings.database_url).set(database=f"gusp_fuzz_{uuid.uuid4().hex[:12]}")
@@ -62,7 +62,7 @@ def fuzzed(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         "database_url": url.render_as_string(hide_password=False),
         "media_dir": tmp_path_factory.mktemp("fuzz-media"),
     })
-    _prepare(settings_)
+    prepare(settings_)
     try:
         with db.command_session(settings_.database_url) as session:
             partners.create_partner(session=session, name="Bailleur", kind="bailleur", emails=["b@bailleur.example"])
