@@ -12,12 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
 
-from gusp import bounds, db, partners, states
+from gusp import bounds, db, partners, schemas, states
 from gusp.api import auth_deps, deps
 from gusp.geo import zones
 from gusp.models import ManagementZone
 
 router = APIRouter(prefix="/api/v1", tags=["partenaires et routage"])
+_CONFLICT = {409: {"model": schemas.ErrorBody, "description": "Nom déjà pris, ou règle à égalité avec une autre."}}
 Managers = Depends(auth_deps.require_roles(states.Role.ADMIN, states.Role.COORDINATEUR))
 Csrf = Depends(auth_deps.csrf_protected)
 
@@ -87,7 +88,7 @@ def list_partners(session: deps.SessionDep) -> list[PartnerOut]:
 
 
 @router.post("/partners", response_model=PartnerOut, status_code=status.HTTP_201_CREATED,
-             dependencies=[Managers, Csrf], summary="Créer un partenaire")
+             dependencies=[Managers, Csrf], responses=_CONFLICT, summary="Créer un partenaire")
 def create_partner(body: PartnerIn, session: deps.SessionDep) -> PartnerOut:
     with db.transaction(session):
         partner = partners.create_partner(session=session, **body.model_dump())
@@ -95,7 +96,7 @@ def create_partner(body: PartnerIn, session: deps.SessionDep) -> PartnerOut:
 
 
 @router.patch("/partners/{partner_id}", response_model=PartnerOut, dependencies=[Managers, Csrf],
-              summary="Modifier un partenaire")
+              responses=_CONFLICT, summary="Modifier un partenaire")
 def update_partner(partner_id: bounds.Id, body: PartnerPatch, session: deps.SessionDep) -> PartnerOut:
     with db.transaction(session):
         partner = partners.update_partner(session=session, partner_id=partner_id, **body.model_dump(exclude_unset=True))
@@ -108,7 +109,7 @@ def list_rules(session: deps.SessionDep) -> list[RuleOut]:
 
 
 @router.post("/routing-rules", response_model=RuleOut, status_code=status.HTTP_201_CREATED,
-             dependencies=[Managers, Csrf], summary="Créer une règle (les égalités sont refusées)")
+             dependencies=[Managers, Csrf], responses=_CONFLICT, summary="Créer une règle (les égalités sont refusées)")
 def create_rule(body: RuleIn, session: deps.SessionDep) -> RuleOut:
     with db.transaction(session):
         rule = partners.create_rule(session=session, **body.model_dump())

@@ -84,3 +84,26 @@ def test_anonymous(case, fuzzed: Fuzzed) -> None:
 @RUN
 def test_coordinator(case, fuzzed: Fuzzed) -> None:
     case.call_and_validate(base_url=fuzzed.url, headers=fuzzed.coordinator, checks=CHECKS)
+
+
+# --- stateful: sequences along the links Schemathesis infers (ids from one answer used by the next) --
+
+_LIVE: dict[str, object] = {}
+
+
+class CoordinatorWorkflow(schema.as_state_machine()):
+    """Create a partner, then patch it, route a rule to it, open a diagnostic with it, close it…"""
+
+    def get_call_kwargs(self, case) -> dict[str, object]:
+        return {"base_url": _LIVE["url"], "headers": _LIVE["headers"]}
+
+    def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
+        case.validate_response(response, checks=CHECKS)
+
+
+def test_coordinator_workflows(fuzzed: Fuzzed) -> None:
+    _LIVE.update(url=fuzzed.url, headers=fuzzed.coordinator)
+    CoordinatorWorkflow.run(settings=settings(
+        max_examples=15, stateful_step_count=6, deadline=timedelta(seconds=20), derandomize=True,
+        suppress_health_check=list(HealthCheck), database=None,
+    ))
