@@ -92,7 +92,8 @@ def report_received(*, session: Session, settings: Settings, report: Report) -> 
     contact = session.get(ReporterContact, report.id)
     if not _reachable(contact):
         return []
-    throttle.mail_to(session=session, settings=settings, address=contact.email)  # no mail bombing through intake
+    if report.created_by_user_id is None:  # filed by a stranger: no mail bombing through intake
+        throttle.mail_to(session=session, settings=settings, address=contact.email)
     subject = f"Signalement {report.reference} : bien reçu"
     text, html = _render(
         MailKind.REPORT_RECEIVED,
