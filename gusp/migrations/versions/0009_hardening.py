@@ -1,13 +1,13 @@
 """Hardening: rate-limit counters, and the clients each user signed in from (known devices, addresses).
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0012
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0009"
-down_revision = "0005"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
