@@ -89,6 +89,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _traveller.stop()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `real_clock` (file modification times…) cannot travel: skipped in a travelling run."""
+    if _destination is None:
+        return
+    skip = pytest.mark.skip(reason="depends on a clock that cannot travel (file system times)")
+    for item in items:
+        if item.get_closest_marker("real_clock"):
+            item.add_marker(skip)
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     return f"clock: travelling to {_destination.isoformat()}" if _destination else None
 

@@ -370,6 +370,7 @@ def test_run_forever_sends_what_is_queued_and_stops_when_asked(committed_setting
         engine.dispose()
 
 
+@pytest.mark.real_clock  # file modification times follow the real clock
 def test_the_daily_run_sweeps_photo_files_no_row_names(committed_settings, smtp_server):
     mail = smtp.mail_settings(committed_settings, smtp_server)
     store = storage.from_settings(mail)
