@@ -1,13 +1,13 @@
 """Hardening: rate-limit counters, and the clients each user signed in from (known devices, addresses).
 
 Revision ID: 0009
-Revises: 0012
+Revises: 0014
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0009"
-down_revision = "0012"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
