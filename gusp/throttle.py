@@ -3,7 +3,9 @@
 Counters live in PostgreSQL (`rate_counters`), one row per key and fixed window, incremented with
 `INSERT … ON CONFLICT DO UPDATE`: concurrent requests are counted exactly, with no other service.
 An increment belongs to the caller's transaction: a refused or failed request (nothing stored, no
-mail) does not count. Beyond the limit: 429 with a French message and `retry_after` (the end of
+mail) does not count. The upsert locks its row until the transaction ends, so long requests (a
+report with photos) only peek at the counter first and count themselves at their end: requests
+sharing an address (a town hall, a mobile carrier's NAT) are never queued behind each other. Beyond the limit: 429 with a French message and `retry_after` (the end of
 the window), which becomes the `Retry-After` header.
 """
 
@@ -49,10 +51,23 @@ def hit(*, session: Session, key: str, limit: int, window: timedelta, message: s
     )
     count = session.scalar(statement)
     if count > limit:
-        seconds = max(1, math.ceil((start + window - now).total_seconds()))
-        raise errors.TooManyRequests(code, f"{message} Réessayez dans {_delay(seconds)}.", field=field,
-                                     retry_after=seconds)
+        raise _refused(code, message, seconds=max(1, math.ceil((start + window - now).total_seconds())), field=field)
     return count
+
+
+def peek(*, session: Session, key: str, limit: int, window: timedelta, message: str,
+         code: str = "trop_de_demandes") -> None:
+    """429 already if the window is full, without counting nor locking (see `hit` for counting)."""
+    now = session.scalar(select(func.now()))
+    start = _window_start(now, window)
+    count = session.scalar(select(RateCounter.count).where(RateCounter.key == key, RateCounter.window_start == start))
+    if count is not None and count >= limit:
+        raise _refused(code, message, seconds=max(1, math.ceil((start + window - now).total_seconds())), field=None)
+
+
+def _refused(code: str, message: str, *, seconds: int, field: str | None) -> errors.TooManyRequests:
+    return errors.TooManyRequests(code, f"{message} Réessayez dans {_delay(seconds)}.", field=field,
+                                  retry_after=seconds)
 
 
 def _delay(seconds: int) -> str:
@@ -67,11 +82,22 @@ def _delay(seconds: int) -> str:
 # --- the limits of GUSP ------------------------------------------------------------------------
 
 
+_INTAKE_MESSAGE = "Trop de signalements envoyés depuis cette connexion."
+
+
+def before_anonymous_intake(*, session: Session, settings: Settings, client: str | None) -> None:
+    """Refuse at once an address whose hour is full, before photos are decoded (counts nothing)."""
+    if client:
+        peek(session=session, key=key_of("intake-ip", client), limit=settings.intake_per_ip_per_hour, window=HOUR,
+             message=_INTAKE_MESSAGE)
+
+
 def anonymous_intake(*, session: Session, settings: Settings, client: str | None) -> None:
-    """Reports filed without signing in (form, API, Open311) from one client address per hour."""
+    """Count a report filed without signing in (form, API, Open311) from one client address, per hour:
+    called once the report is written, just before the commit (the counter's row lock is short)."""
     if client:
         hit(session=session, key=key_of("intake-ip", client), limit=settings.intake_per_ip_per_hour, window=HOUR,
-            message="Trop de signalements envoyés depuis cette connexion.")
+            message=_INTAKE_MESSAGE)
 
 
 def mail_request(*, session: Session, settings: Settings, client: str | None) -> None:

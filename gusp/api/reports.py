@@ -40,10 +40,10 @@ def create_report(
     ] = None,
 ) -> schemas.ReportPublic:
     """Take a report in; a retry with the same Idempotency-Key returns the report already created."""
+    client = request.client.host if request.client else None
     with db.transaction(session):
         if author is None:
-            throttle.anonymous_intake(session=session, settings=settings,
-                                      client=request.client.host if request.client else None)
+            throttle.before_anonymous_intake(session=session, settings=settings, client=client)
         report, replayed = intake.create_report(
             session=session,
             settings=settings,
@@ -53,6 +53,8 @@ def create_report(
             idempotency_key=idempotency_key,
             author=author,
         )
+        if author is None and not replayed:
+            throttle.anonymous_intake(session=session, settings=settings, client=client)
     response.headers["Location"] = f"/api/v1/reports/{report.reference}"
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"

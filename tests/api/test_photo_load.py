@@ -128,7 +128,7 @@ def test_photos_waiting_past_the_deadline_get_503_with_retry_after_and_lose_noth
     with served(committed_settings, GUSP_DECODE_MEMORY_MB="512", GUSP_DECODE_WAIT_S="0.5") as (url, pid):
         responses = _upload_all(url, form, bomb)()
         refused = [r for r in responses if r.status_code == 503]
-        assert refused and len(refused) < UPLOADS
+        assert refused and len(refused) < UPLOADS, [(r.status_code, r.text[:120]) for r in responses]
         assert {r.status_code for r in responses} == {201, 503}
         for response in refused:
             assert response.headers["Retry-After"] == "10"
