@@ -12,6 +12,7 @@ from pydantic_core import core_schema
 from starlette.exceptions import HTTPException
 
 from gusp import errors
+from gusp.api import security_headers
 
 log = logging.getLogger(__name__)
 
@@ -101,5 +102,8 @@ def install(app: FastAPI) -> None:
             status_code=500,
             # The server closes the connection after an unexpected error: say so, so that the client
             # reads a complete answer instead of a dropped connection.
-            headers={"Connection": "close"},
+            # Starlette sends this answer outside every middleware: it carries the security
+            # headers itself.
+            headers={"Connection": "close", "Cache-Control": "no-store",
+                     **security_headers.fixed_headers(request.app.state.settings)},
         )

@@ -54,19 +54,25 @@ def content_security_policy(settings: Settings) -> str:
     return "; ".join(f"{name} {value.strip()}" for name, value in directives.items())
 
 
+def fixed_headers(settings: Settings) -> dict[str, str]:
+    """The headers every answer carries, also the 500 that Starlette's outermost handler sends
+    (it answers outside every middleware)."""
+    return {
+        "Content-Security-Policy": content_security_policy(settings),
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+
+
 class SecurityHeaders:
     """Adds the headers to every HTTP answer; a header a route set itself (e.g. a stricter
     Referrer-Policy, or its own Cache-Control on a public file) is kept."""
 
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
-        self.fixed = {
-            "Content-Security-Policy": content_security_policy(settings),
-            "X-Frame-Options": "DENY",
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "strict-origin-when-cross-origin",
-            "Cross-Origin-Opener-Policy": "same-origin",
-        }
+        self.fixed = fixed_headers(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

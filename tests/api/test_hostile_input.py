@@ -136,5 +136,8 @@ def test_an_unexpected_error_is_a_json_500_that_closes_the_connection(settings, 
         assert response.status_code == 500
         assert response.headers["connection"] == "close"
         assert response.json()["code"] == "erreur_interne"
+        assert response.headers["x-frame-options"] == "DENY"  # the outermost handler answers it
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["cache-control"] == "no-store"
         assert http.get("/api/v1/categories").status_code == 200  # a new connection works
     app.state.engine.dispose()
