@@ -1,0 +1,1 @@
+"""The public view layer: everything served without sign-in is shaped here (redacted, moderated, coarsened)."""
