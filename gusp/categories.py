@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,9 @@ def seed(*, session: Session, path: Path) -> int:
             "active": True,
             "family": families.get(e["code"], (None, []))[0],
             "keywords": families.get(e["code"], (None, []))[1],
+            # Sensitive categories (gusp.public): see the README, « Données personnelles ».
+            "photos_public": bool(e.get("photos_public", True)),
+            "location_public": e.get("location_public", "exact"),
         }
         for i, e in enumerate(entries)
     ]
@@ -37,7 +40,11 @@ def seed(*, session: Session, path: Path) -> int:
     stmt = stmt.on_conflict_do_update(
         index_elements=[Category.code],
         set_={c: stmt.excluded[c] for c in ("label", "description", "icon", "position", "active", "family",
-                                            "keywords")},
+                                            "keywords")}
+        # The file can only make a category more private: what an admin tightened stays tight.
+        | {"photos_public": Category.photos_public & stmt.excluded.photos_public,
+           "location_public": case((stmt.excluded.location_public == "quartier", "quartier"),
+                                   else_=Category.location_public)},
     )
     session.execute(stmt)
     session.execute(update(Category).where(Category.code.not_in([r["code"] for r in rows])).values(active=False))

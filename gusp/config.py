@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,6 +77,17 @@ class Settings(BaseSettings):
     tile_attribution: str = Field("", description="Attribution shown with the tiles (required by most providers).")
     contact_retention_months: int = Field(
         12, ge=1, le=120, description="Months a reporter's contact details are kept once the report is closed."
+    )
+
+    public_moderation: Literal["after", "before"] = Field(
+        "after", description="after: new reports are public at once; before: description and photos wait for a "
+        "coordinator to publish them."
+    )
+    photo_retention_months: int = Field(
+        24, ge=1, le=240, description="Months the photos of a closed report are kept; then files and rows go."
+    )
+    original_retention_days: int = Field(
+        90, ge=1, le=3650, description="Days an unblurred original photo (staff only) is kept, if kept at all."
     )
 
     smtp_host: str = Field("127.0.0.1", description="SMTP server for outgoing mail.")

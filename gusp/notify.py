@@ -138,7 +138,8 @@ def report_assigned(*, session: Session, settings: Settings, report: Report, par
         due=_fr_datetime(report.due_at, settings) if report.due_at else None,
         created=_fr_datetime(report.created_at, settings),
         description=report.description,
-        photos=[_url(settings, f"/media/{key}") for key in _report_photos(session, report)],
+        # staff URLs (sign-in): a hidden photo or one of a sensitive category has no public URL
+        photos=[_url(settings, f"/api/v1/gestion/media/{key}") for key in _report_photos(session, report)],
         staff_url=staff_url(settings, report.reference),
     )
     return [

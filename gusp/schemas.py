@@ -136,6 +136,10 @@ class CategoryPublic(BaseModel):
     label: str
     description: str | None = None
     icon: str | None = None
+    photos_public: bool = Field(True, description="Faux : les photos de cette catégorie ne sont jamais publiques.")
+    location_public: str = Field(
+        "exact", description="`exact`, ou `quartier` : le lieu n'est publié que par son quartier (pas de coordonnées)."
+    )
 
 
 class QuartierRef(BaseModel):
@@ -182,8 +186,13 @@ class ReportPublic(BaseModel):
     status: states.ReportStatus
     status_label: str
     category: CategoryPublic
-    description: str
-    location: LocationPublic
+    description: str = Field(description="Texte du déclarant, numéros de téléphone et adresses e-mail masqués.")
+    location: LocationPublic | None = Field(
+        description="Null pour une catégorie sensible : le lieu n'est public que par son quartier (`attribution`)."
+    )
+    published: bool = Field(
+        True, description="Faux tant qu'un coordinateur n'a pas publié la description et les photos (modération a priori)."
+    )
     attribution: AttributionPublic
     photos: list[PhotoPublic]
     after_photos: list[PhotoPublic] = Field(default_factory=list, description="Photos « après » du partenaire.")

@@ -51,8 +51,22 @@ class ReportSummary(BaseModel):
     thumbnail_url: str | None
 
 
+class PhotoStaff(PhotoPublic):
+    """A photo as staff see it: URLs behind sign-in, whether it is hidden, whether the public sees it."""
+
+    id: int
+    hidden: bool = Field(description="Masquée par un coordinateur.")
+    public: bool = Field(description="Visible du public (ni masquée, ni catégorie sensible, ni en attente).")
+    public_url: str | None = Field(None, description="Son adresse publique, si elle est visible du public.")
+
+
 class ReportStaff(ReportPublic):
-    """The detail a member of staff sees; `contact` only for coordinators and admins."""
+    """The detail a member of staff sees (original text, exact place); `contact` only for coordinators and admins."""
+
+    photos: list[PhotoStaff]
+    after_photos: list[PhotoStaff] = Field(default_factory=list)
+    public_description: str = Field(description="La description telle que le public la lit (masquée).")
+    location_public: bool = Field(description="Faux : le public ne voit que le quartier (catégorie sensible).")
 
     source: states.Source
     priority: states.Priority

@@ -115,7 +115,7 @@ def test_report_assigned_reaches_each_partner_address_without_the_residents_deta
         assert "12/03/2026 à 17:00" in body  # Paris time
         assert "Haute" in body
         assert "openstreetmap.org/?mlat=" in body
-        assert f"https://gusp.ville.test/media/{report.photos[0].display_key}" in body
+        assert f"https://gusp.ville.test/api/v1/gestion/media/{report.photos[0].display_key}" in body
         for private in ("Jeanne", "Martin", "jeanne.martin@example.org", "0612345678", "06 12"):
             assert private not in body and private not in message.subject
     assert '<script>alert("x")</script> & dépôt' in message.body_text

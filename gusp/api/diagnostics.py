@@ -147,15 +147,15 @@ def _finding(finding: DiagnosticFinding, settings: Settings) -> sd.FindingRead:
             report_reference=report.reference, status=report_status,
             status_label=states.STATUS_LABELS[report_status],
             partner=sd.PartnerRef(id=partner.id, name=partner.name) if partner else None,
-            photos=views.to_public_photos(report, settings=settings), created_at=finding.created_at,
+            photos=views.staff_photos(report, settings=settings), created_at=finding.created_at,
         )
     point = to_shape(finding.location)
     return sd.FindingRead(
         number=finding.number, kind=kind, kind_label=FINDING_LABELS[kind], description=finding.description or "",
         lat=point.y, lon=point.x, created_at=finding.created_at,
         photos=[schemas.PhotoPublic(
-            url=views.media_url(p.display_key, settings=settings),
-            thumbnail_url=views.media_url(p.thumbnail_key, settings=settings),
+            url=views.staff_media_url(p.display_key, settings=settings),
+            thumbnail_url=views.staff_media_url(p.thumbnail_key, settings=settings),
             width=p.width, height=p.height, thumbnail_width=p.thumbnail_width, thumbnail_height=p.thumbnail_height,
         ) for p in finding.photos],
     )

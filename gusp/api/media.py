@@ -1,32 +1,65 @@
-"""Stored photos, served by the app. Keys are content hashes, so responses are immutable.
+"""Stored photos, served by the app: a public URL and a staff URL per rendition.
 
 The bytes are streamed from whichever store holds them (local disk or S3): the object store stays
 private, one origin serves pages and photos, and what may be served is decided here, not by it.
+
+`/media/{key}` serves a rendition only while its photo may be public (gusp.public.visibility):
+hidden by a coordinator, of a sensitive category or awaiting publication, it answers 404. So it is
+revalidated at each use (`no-cache` with an ETag, answered 304 while unchanged), never cached as
+immutable: a photo hidden today must not stay in browsers and proxies for a year.
+`/api/v1/gestion/media/{key}` serves any stored key to signed-in staff (never stored by caches).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
+from sqlalchemy import select
 from starlette.background import BackgroundTask
 
-from gusp.api import deps
+from gusp import errors
+from gusp.api import auth_deps, deps
+from gusp.public import visibility
+from gusp.storage import PhotoStorage
 
 router = APIRouter(tags=["photos"])
+_JPEG = {200: {"content": {"image/jpeg": {}}}, 404: {"description": "Photo introuvable ou non publique."}}
 
 
-@router.get("/media/{key}", response_class=StreamingResponse, summary="Une photo stockée",
-            responses={200: {"content": {"image/jpeg": {}}}})
-def read_photo(key: str, storage: deps.StorageDep) -> StreamingResponse:
+def _not_found() -> errors.NotFound:
+    return errors.NotFound("photo_introuvable", "Photo introuvable.")
+
+
+def _stream(storage: PhotoStorage, key: str, cache_control: str) -> StreamingResponse:
     stream = storage.open(key)
     return StreamingResponse(
         stream,
         media_type="image/jpeg",
         headers={
             "Content-Length": str(stream.size),
-            "ETag": f'"{key.removesuffix(".jpg")}"',
-            "Cache-Control": "public, max-age=31536000, immutable",
+            "ETag": _etag(key),
+            "Cache-Control": cache_control,
             "X-Content-Type-Options": "nosniff",
         },
         background=BackgroundTask(stream.close),
     )
+
+
+def _etag(key: str) -> str:
+    return f'"{key.removesuffix(".jpg")}"'
+
+
+@router.get("/media/{key}", response_class=StreamingResponse, summary="Une photo publique", responses=_JPEG)
+def read_photo(key: str, request: Request, session: deps.SessionDep, storage: deps.StorageDep) -> Response:
+    if len(key) > 80 or not session.scalar(select(visibility.key_is_public(key))):
+        raise _not_found()
+    if request.headers.get("if-none-match") == _etag(key):
+        return Response(status_code=304, headers={"ETag": _etag(key), "Cache-Control": "public, no-cache"})
+    return _stream(storage, key, "public, no-cache")
+
+
+@router.get("/api/v1/gestion/media/{key}", response_class=StreamingResponse, summary="Une photo (personnel)",
+            responses=_JPEG, tags=["gestion"])
+def read_staff_photo(key: str, user: auth_deps.CurrentUser, storage: deps.StorageDep) -> StreamingResponse:
+    """Any stored rendition, hidden photos included, for signed-in staff; keys are unguessable content hashes."""
+    return _stream(storage, key, "private, no-store")

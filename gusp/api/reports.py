@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile, status
 
 from gusp import db, duplicates, intake, schemas, throttle
-from gusp.api import auth_deps, deps, views
+from gusp.api import auth_deps, deps
+from gusp.public import views as public_views
 
 router = APIRouter(prefix="/api/v1/reports", tags=["signalements"])
 
@@ -58,7 +59,7 @@ def create_report(
     response.headers["Location"] = f"/api/v1/reports/{report.reference}"
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return views.to_public(session, report, settings=settings)
+    return public_views.to_public(session, report, settings=settings)
 
 
 @router.get(
@@ -77,7 +78,7 @@ def nearby(
     """Before sending: open reports of this category within its radius, so one can follow one instead."""
     found = duplicates.likely_duplicates_at(session=session, settings=settings, category_code=category, lat=lat,
                                             lon=lon)
-    data = [views.to_nearby(report, distance, settings=settings) for report, distance in found]
+    data = public_views.nearby(found, settings=settings)
     return schemas.ListOf[schemas.NearbyReport](data=data, count=len(data))
 
 
@@ -89,4 +90,4 @@ def nearby(
 )
 def read_report(session: deps.SessionDep, report: deps.ReportDep, settings: deps.SettingsDep) -> schemas.ReportPublic:
     """The public view of a report: never the reporter's contact details."""
-    return views.to_public(session, report, settings=settings)
+    return public_views.to_public(session, report, settings=settings)

@@ -117,7 +117,7 @@ def _duplicate(report: Report, distance: float, settings: Settings) -> schemas_t
         reference=report.reference, status=states.ReportStatus(report.status),
         category=schemas.CategoryPublic.model_validate(report.category, from_attributes=True),
         description=report.description, distance_m=round(distance, 1), created_at=report.created_at,
-        photos=views.to_public_photos(report, settings=settings),
+        photos=views.staff_photos(report, settings=settings),
     )
 
 

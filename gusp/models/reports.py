@@ -62,6 +62,7 @@ class ServiceArea(Base):
 
 class Category(Base):
     __tablename__ = "categories"
+    __table_args__ = (CheckConstraint("location_public IN ('exact', 'quartier')", name="location_public"),)
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     label: Mapped[str] = mapped_column(String(200))
@@ -75,6 +76,9 @@ class Category(Base):
     # Likely duplicates: open reports of the category within this radius (metres).
     duplicate_radius_m: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
     delay_days: Mapped[int | None] = mapped_column(Integer)  # deadline, before the partner's
+    # Sensitive categories (gusp.public): photos never public, and/or the place public only as its quartier.
+    photos_public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    location_public: Mapped[str] = mapped_column(String(16), default="exact", server_default="exact")
 
 
 class Report(Timestamped, Base):
@@ -134,6 +138,8 @@ class Report(Timestamped, Base):
     # Open311: the client application that sent it, and the token answered by `GET tokens/{token}`.
     open311_client_id: Mapped[int | None] = mapped_column(ForeignKey("open311_clients.id"), index=True)
     open311_token: Mapped[str | None] = mapped_column(String(36), unique=True)
+    # GUSP_PUBLIC_MODERATION=before: description and photos stay off public surfaces until published.
+    published: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     category: Mapped[Category] = relationship(lazy="joined")
@@ -193,6 +199,8 @@ class ReportPhoto(PhotoRenditions, Timestamped, Base):
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     # `signalement`: sent with the report; `apres`: the partner's photo of the work done.
     kind: Mapped[str] = mapped_column(String(16), default="signalement", server_default="signalement")
+    # Hidden by a coordinator: off every public surface, its public URL answers 404.
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     report: Mapped[Report] = relationship(back_populates="photos")
 

@@ -1,7 +1,7 @@
 """The read side of service requests: `GET requests`, `GET requests/{id}`, `GET tokens/{token}`.
 
 Only what the public view of a report shows goes out: no contact detail, no actor, no internal
-note, never a client's own free text about the place (`address` stays empty: the place is `lat`
+note, never a client's own free text about the place (text and photos go through gusp.public) (`address` stays empty: the place is `lat`
 and `long`, and an `address_string` may name people). The partner is
 named as `agency_responsible` once a coordinator has handed the report over, not while routing
 has only proposed it; `status_notes` is the latest public note.
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -22,6 +21,8 @@ from gusp import errors, states
 from gusp.config import Settings
 from gusp.models import Category, Report, ReportEvent
 from gusp.open311 import query, statuses
+from gusp.public import redact, visibility
+from gusp.public import views as public_views
 
 
 @dataclass(frozen=True)
@@ -135,14 +136,17 @@ def _latest_public_notes(session: Session, report_ids: list[int]) -> dict[int, s
         .order_by(ReportEvent.report_id, ReportEvent.at.desc(), ReportEvent.id.desc())
         .distinct(ReportEvent.report_id)
     ).all()
-    return {report_id: note for report_id, note in rows}
+    return {report_id: redact.redact_text(note) for report_id, note in rows}
 
 
 def _render(report: Report, note: str | None, *, settings: Settings, extended: bool, base: str) -> dict[str, object]:
+    """Through the public view layer: redacted text, public photos only, no coordinates for a
+    category whose place is public only as its quartier (`lat` and `long` are then empty)."""
     tz = ZoneInfo(settings.timezone)
-    point = to_shape(report.location)
+    place = public_views.location(report)
     status = states.ReportStatus(report.status)
-    first = next((p for p in report.photos if p.kind == "signalement"), None)
+    shown = visibility.public_photos(report, "signalement")
+    first = shown[0] if shown else None
     handed_over = report.partner is not None and report.assigned_at is not None
     return {
         "service_request_id": report.reference,
@@ -151,7 +155,7 @@ def _render(report: Report, note: str | None, *, settings: Settings, extended: b
         "status_notes": note,
         "service_name": report.category.label,
         "service_code": report.category_code,
-        "description": report.description or None,
+        "description": public_views.description(report) or None,
         "agency_responsible": report.partner.name if handed_over else None,
         "service_notice": None,
         "requested_datetime": w3c(report.created_at, tz),
@@ -160,7 +164,7 @@ def _render(report: Report, note: str | None, *, settings: Settings, extended: b
         "address": None,  # GUSP does not geocode; a client's address_string is free text kept for staff
         "address_id": None,
         "zipcode": None,
-        "lat": round(point.y, 7),
-        "long": round(point.x, 7),
+        "lat": round(place.lat, 7) if place else None,
+        "long": round(place.lon, 7) if place else None,
         "media_url": f"{base}/media/{first.display_key}" if first else None,
     }

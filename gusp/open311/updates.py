@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from gusp import states
 from gusp.config import Settings
-from gusp.models import Report, ReportEvent, ReportPhoto
+from gusp.models import Category, Report, ReportEvent, ReportPhoto
 from gusp.open311 import query, service_requests, statuses
+from gusp.public import visibility
+from gusp.public import views as public_views
 
 _PUBLIC_UPDATE = or_(
     ReportEvent.kind == states.EventKind.STATUS_CHANGED,
@@ -48,7 +50,7 @@ def list_updates(
             "service_request_id": reference,
             "status": statuses.extended(status, reason),
             "updated_datetime": service_requests.w3c(event.at, tz),
-            "description": (event.note or "") if event.note_public else "",
+            "description": public_views.note(event) or "",
             "media_url": f"{base}/media/{photo}" if photo else "",
         })
     return updates
@@ -79,12 +81,14 @@ def _status_at(changes: list[ReportEvent], event: ReportEvent) -> tuple[str, str
 
 
 def _after_photos(session: Session, report_ids: list[int]) -> dict[tuple[int, object], str]:
-    """The "after" photos, by report and time: a resolution stores them at its own instant."""
+    """The public "after" photos, by report and time: a resolution stores them at its own instant."""
     if not report_ids:
         return {}
     rows = session.execute(
         select(ReportPhoto.report_id, ReportPhoto.created_at, ReportPhoto.display_key)
-        .where(ReportPhoto.report_id.in_(report_ids), ReportPhoto.kind == "apres")
+        .join(Report, Report.id == ReportPhoto.report_id)
+        .join(Category, Category.code == Report.category_code)
+        .where(ReportPhoto.report_id.in_(report_ids), ReportPhoto.kind == "apres", visibility.row_is_public())
         .order_by(ReportPhoto.position)
     ).all()
     found: dict[tuple[int, object], str] = {}

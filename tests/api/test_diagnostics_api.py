@@ -64,7 +64,7 @@ def test_a_walk_from_creation_to_follow_up(client, session, settings, world):
     assert [r.json()["number"] for r in (problem, positive, second)] == [1, 2, 3]
     assert problem.json()["report_reference"].startswith("GUSP-") and problem.json()["status"] == "nouveau"
     assert problem.json()["partner"]["name"] == "Pays d'Aix Habitat" and len(problem.json()["photos"]) == 1
-    assert positive.json()["report_reference"] is None and positive.json()["photos"][0]["url"].startswith("/media/")
+    assert positive.json()["report_reference"] is None and positive.json()["photos"][0]["url"].startswith("/api/v1/gestion/media/")  # staff only
     report = session.scalars(select(Report).where(Report.reference == problem.json()["report_reference"])).one()
     assert report.source == "agent"
 

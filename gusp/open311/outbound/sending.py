@@ -18,6 +18,7 @@ from gusp import notify, states
 from gusp.config import Settings
 from gusp.models import Category, OutboxMessage, Partner, Report
 from gusp.models.open311 import Open311Transmission, PartnerOpen311
+from gusp.public import visibility
 
 KIND = "open311_request"
 
@@ -67,7 +68,9 @@ def request_fields(*, session: Session, settings: Settings, report: Report, link
         fields.insert(0, ["jurisdiction_id", link.jurisdiction_id])
     if link.photos == "media_url" and settings.public_url:
         base = settings.public_url.rstrip("/")
-        fields += [["media_url", f"{base}/media/{p.display_key}"] for p in report.photos if p.kind == "signalement"]
+        # the partner's server fetches them without signing in: only photos the public may see
+        fields += [["media_url", f"{base}/media/{p.display_key}"]
+                   for p in visibility.public_photos(report, "signalement")]
     return fields
 
 
