@@ -124,6 +124,7 @@ class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     master_reference: str = Field(max_length=32)
     note: str | None = Field(None, max_length=4000)
+    note_public: bool = Field(False, description="Vrai : la note est publiée (masquée) sur le suivi du doublon.")
 
 
 class BulkIn(BaseModel):

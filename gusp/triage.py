@@ -167,12 +167,16 @@ def merge(
     master: Report,
     actor: User | None,
     note: str | None = None,
+    note_public: bool = False,
 ) -> Report:
-    """Close `duplicate` as a `doublon` of `master`; its reporter follows the master from then on."""
+    """Close `duplicate` as a `doublon` of `master`; its reporter follows the master from then on.
+
+    The coordinator's note stays internal unless flagged public; the reporter is told which report to follow."""
     duplicates.attach_duplicate(session=session, duplicate=duplicate, master=master)
     master = session.get(Report, duplicate.master_report_id) or master
     now = _now(session)
-    _event(session, duplicate, states.EventKind.MERGED, actor, now, {"master": master.reference}, note, True)
+    _event(session, duplicate, states.EventKind.MERGED, actor, now, {"master": master.reference}, note,
+           bool(note) and note_public)
     _event(session, master, states.EventKind.DUPLICATE_ATTACHED, actor, now,
            {"duplicate": duplicate.reference, "similar_count": master.similar_count}, None, False)
     public = f"Ce problème a déjà été signalé : suivez le signalement {master.reference}."

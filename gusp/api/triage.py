@@ -210,7 +210,7 @@ def merge(reference: str, body: schemas_triage.MergeIn, session: deps.SessionDep
     master = _visible(session, user, body.master_reference)
     with db.transaction(session):
         triage.merge(session=session, settings=settings, duplicate=duplicate, master=master, actor=user,
-                     note=body.note)
+                     note=body.note, note_public=body.note_public)
     return _detail(session, duplicate, user, settings)
 
 
