@@ -1,4 +1,4 @@
-"""`gusp media sweep`, `gusp backup DIR`, `gusp restore DIR`: the photo store and backups."""
+"""`gusp media sweep`, `gusp photos purge`, `gusp backup DIR`, `gusp restore DIR`: the photo store and backups."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from gusp import db, storage
+from gusp import db, retention, storage
 from gusp.config import Settings
 
 _MB = 1024 * 1024
@@ -59,6 +59,19 @@ def restore_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def photos_purge_command(args: argparse.Namespace, settings: Settings) -> int:
+    engine = db.make_engine(settings.database_url)
+    try:
+        result = retention.purge_photos(sessionmaker=db.make_sessionmaker(engine),
+                                        storage=storage.from_settings(settings), settings=settings)
+    finally:
+        engine.dispose()
+    print(f"Photos des signalements clos depuis plus de {settings.photo_retention_months} mois effacées : "
+          f"{result.photos} ({result.reports} signalements, {result.files} fichiers) ; originaux non floutés "
+          f"de plus de {settings.original_retention_days} jours effacés : {result.originals}.")
+    return 0
+
+
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register `media sweep`, `backup` and `restore` on the `gusp` command's subparsers."""
     media = commands.add_parser("media", help="stockage des photos").add_subparsers(dest="action", required=True)
@@ -68,6 +81,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                        help="ne pas toucher aux fichiers plus récents (GUSP_MEDIA_SWEEP_GRACE_HOURS, 24 par défaut)")
     sweep.add_argument("--dry-run", action="store_true", help="compter sans rien supprimer")
     sweep.set_defaults(run=sweep_command)
+
+    photos = commands.add_parser("photos", help="photos des signalements").add_subparsers(dest="action", required=True)
+    photos.add_parser("purge", help="effacer celles des signalements clos depuis GUSP_PHOTO_RETENTION_MONTHS "
+                      "(le worker le fait chaque jour)").set_defaults(run=photos_purge_command)
 
     backup = commands.add_parser("backup", help="sauvegarder la base et les photos dans un répertoire neuf")
     backup.add_argument("directory", type=Path)

@@ -103,6 +103,10 @@ class EventKind(StrEnum):
     COMMENTED = "commented"
     MERGED = "merged"  # on the duplicate: it now points to its master
     DUPLICATE_ATTACHED = "duplicate_attached"  # on the master: one more similar report
+    PHOTO_HIDDEN = "photo_hidden"  # a coordinator took a photo off the public surfaces (gusp.public)
+    PHOTO_SHOWN = "photo_shown"
+    PUBLISHED = "published"  # GUSP_PUBLIC_MODERATION=before: description and photos made public
+    PHOTOS_PURGED = "photos_purged"  # retention: the photos of a long-closed report deleted
 
 
 class OutboxStatus(StrEnum):

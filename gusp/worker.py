@@ -184,8 +184,8 @@ def run_forever(
     digest_hour: int = DIGEST_HOUR,
 ) -> None:
     """Send the outbox until `stop` is set; every `open311_poll_minutes`, read partners' Open311
-    updates; once a day, queue the overdue digest, delete the contact details past their retention
-    period and sweep the photo files no row names.
+    updates; once a day, queue the overdue digest, delete the contact details and photos past their
+    retention period and sweep the photo files no row names.
 
     A failing cycle (database down…) is logged and tried again after `poll_s`; a full batch is
     followed at once by the next one.
@@ -210,6 +210,7 @@ def run_forever(
                 with sessionmaker() as session, db.transaction(session):
                     purged = retention.purge_contacts(session=session, settings=settings)
                 digest_day = today
+                photo_purge(sessionmaker=sessionmaker, settings=settings)
                 media_sweep(sessionmaker=sessionmaker, settings=settings)
                 if queued:
                     log.info("overdue digest queued for %d coordinator(s)", queued)
@@ -225,6 +226,20 @@ def run_forever(
             log.exception("outbox worker: cycle failed, trying again in %s s", poll_s)
         if not full:
             stop.wait(poll_s)
+
+
+def photo_purge(*, sessionmaker: SessionMaker[Session], settings: Settings) -> retention.PhotoPurge | None:
+    """The daily photo retention step; a failure is logged and waits for the next day."""
+    try:
+        result = retention.purge_photos(sessionmaker=sessionmaker, storage=storage.from_settings(settings),
+                                        settings=settings)
+    except Exception:
+        log.exception("photo retention failed; next try tomorrow")
+        return None
+    if result.photos or result.originals:
+        log.info("photo retention: %d photos of %d reports deleted, %d originals forgotten, %d files deleted",
+                 result.photos, result.reports, result.originals, result.files)
+    return result
 
 
 def media_sweep(*, sessionmaker: SessionMaker[Session], settings: Settings) -> sweep.SweepResult | None:

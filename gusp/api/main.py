@@ -18,6 +18,7 @@ from gusp.api import (
     hostile,
     log_scrub,
     media,
+    moderation,
     open311,
     open311_clients,
     packs,
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(auth.router)
     app.include_router(triage.router)
+    app.include_router(moderation.router)
     app.include_router(partners.router)
     app.include_router(partner_open311.router)
     app.include_router(stats.router)

@@ -23,7 +23,7 @@ def _now(session: Session) -> datetime:
     return session.scalar(text("SELECT now()"))
 
 
-def _visible(session: Session, user: User, reference: str) -> Report:
+def visible_report(session: Session, user: User, reference: str) -> Report:
     """The report if this user may see it; otherwise the same 404 as a report that doesn't exist."""
     query = access.visible_reports(user, select(Report).where(Report.reference == reference.strip().upper()))
     report = session.scalars(query).first()
@@ -39,7 +39,7 @@ def _partner(session: Session, partner_id: int) -> Partner:
     return partner
 
 
-def _detail(session: Session, report: Report, user: User, settings: Settings) -> schemas_triage.ReportStaff:
+def detail(session: Session, report: Report, user: User, settings: Settings) -> schemas_triage.ReportStaff:
     return views.to_staff(session, report, user=user, settings=settings, now=_now(session))
 
 
@@ -98,7 +98,7 @@ def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
 def read_report(
     reference: str, session: deps.SessionDep, settings: deps.SettingsDep, user: auth_deps.CurrentUser
 ) -> schemas_triage.ReportStaff:
-    return _detail(session, _visible(session, user, reference), user, settings)
+    return detail(session, visible_report(session, user, reference), user, settings)
 
 
 @router.get("/{reference}/duplicates", response_model=list[schemas_triage.DuplicateOut],
@@ -106,7 +106,7 @@ def read_report(
 def likely_duplicates(
     reference: str, session: deps.SessionDep, settings: deps.SettingsDep, user: auth_deps.CurrentUser
 ) -> list[schemas_triage.DuplicateOut]:
-    report = _visible(session, user, reference)
+    report = visible_report(session, user, reference)
     found = duplicates.likely_duplicates(session=session, settings=settings, report=report)
     visible = [(r, d) for r, d in found if access.can_see(session, user, r)]
     return [_duplicate(r, d, settings) for r, d in visible]
@@ -125,24 +125,24 @@ def _duplicate(report: Report, distance: float, settings: Settings) -> schemas_t
              summary="Affecter à un partenaire")
 def assign(reference: str, body: schemas_triage.AssignIn, session: deps.SessionDep, settings: deps.SettingsDep,
            user: auth_deps.CurrentUser) -> schemas_triage.ReportStaff:
-    report = _visible(session, user, reference)
+    report = visible_report(session, user, reference)
     access.require_triage(user)
     with db.transaction(session):
         triage.assign(session=session, settings=settings, report=report, partner=_partner(session, body.partner_id),
                       actor=user, note=body.note)
-    return _detail(session, report, user, settings)
+    return detail(session, report, user, settings)
 
 
 @router.post("/{reference}/status", response_model=schemas_triage.ReportStaff, dependencies=[Csrf],
              summary="Changer le statut")
 def change_status(reference: str, body: schemas_triage.StatusIn, session: deps.SessionDep,
                   settings: deps.SettingsDep, user: auth_deps.CurrentUser) -> schemas_triage.ReportStaff:
-    report = _visible(session, user, reference)
+    report = visible_report(session, user, reference)
     access.require_status_change(user, body.status)
     with db.transaction(session):
         triage.change_status(session=session, settings=settings, report=report, to=body.status, actor=user,
                              note=body.note, note_public=body.note_public, reason=body.reason)
-    return _detail(session, report, user, settings)
+    return detail(session, report, user, settings)
 
 
 @router.post("/{reference}/resolve", response_model=schemas_triage.ReportStaff, dependencies=[Csrf],
@@ -156,62 +156,62 @@ def resolve(
     note: Annotated[str | None, Form(max_length=4000, description="Note publique pour le déclarant.")] = None,
     after_photo: Annotated[UploadFile | None, File(description="Photo « après » (facultative).")] = None,
 ) -> schemas_triage.ReportStaff:
-    report = _visible(session, user, reference)
+    report = visible_report(session, user, reference)
     access.require_status_change(user, states.ReportStatus.RESOLU)
     with db.transaction(session):
         triage.resolve(session=session, settings=settings, storage=storage, report=report, actor=user,
                        note=note, after_photo=after_photo.file if after_photo else None)
-    return _detail(session, report, user, settings)
+    return detail(session, report, user, settings)
 
 
 @router.post("/{reference}/priority", response_model=schemas_triage.ReportStaff, dependencies=[Csrf],
              summary="Changer la priorité")
 def set_priority(reference: str, body: schemas_triage.PriorityIn, session: deps.SessionDep,
                  settings: deps.SettingsDep, user: auth_deps.CurrentUser) -> schemas_triage.ReportStaff:
-    report = _visible(session, user, reference)
+    report = visible_report(session, user, reference)
     access.require_triage(user)
     with db.transaction(session):
         triage.set_priority(session=session, settings=settings, report=report, priority=body.priority, actor=user)
-    return _detail(session, report, user, settings)
+    return detail(session, report, user, settings)
 
 
 @router.post("/{reference}/category", response_model=schemas_triage.ReportStaff, dependencies=[Csrf],
              summary="Changer la catégorie (et re-router)")
 def change_category(reference: str, body: schemas_triage.CategoryIn, session: deps.SessionDep,
                     settings: deps.SettingsDep, user: auth_deps.CurrentUser) -> schemas_triage.ReportStaff:
-    report = _visible(session, user, reference)
+    report = visible_report(session, user, reference)
     access.require_triage(user)
     category = categories.get_active(session=session, code=body.category)
     if category is None:
         raise errors.Unprocessable("categorie_inconnue", "Cette catégorie n'existe pas.", field="category")
     with db.transaction(session):
         triage.change_category(session=session, settings=settings, report=report, category=category, actor=user)
-    return _detail(session, report, user, settings)
+    return detail(session, report, user, settings)
 
 
 @router.post("/{reference}/comments", response_model=schemas_triage.ReportStaff, dependencies=[Csrf],
              summary="Commenter")
 def comment(reference: str, body: schemas_triage.CommentIn, session: deps.SessionDep,
             settings: deps.SettingsDep, user: auth_deps.CurrentUser) -> schemas_triage.ReportStaff:
-    report = _visible(session, user, reference)
+    report = visible_report(session, user, reference)
     if body.public:
         access.require_triage(user)  # only coordinators speak to the reporter
     with db.transaction(session):
         triage.comment(session=session, report=report, actor=user, note=body.note, public=body.public)
-    return _detail(session, report, user, settings)
+    return detail(session, report, user, settings)
 
 
 @router.post("/{reference}/merge", response_model=schemas_triage.ReportStaff, dependencies=[Csrf],
              summary="Fusionner un doublon dans un signalement maître")
 def merge(reference: str, body: schemas_triage.MergeIn, session: deps.SessionDep, settings: deps.SettingsDep,
           user: auth_deps.CurrentUser) -> schemas_triage.ReportStaff:
-    duplicate = _visible(session, user, reference)
+    duplicate = visible_report(session, user, reference)
     access.require_triage(user)
-    master = _visible(session, user, body.master_reference)
+    master = visible_report(session, user, body.master_reference)
     with db.transaction(session):
         triage.merge(session=session, settings=settings, duplicate=duplicate, master=master, actor=user,
                      note=body.note, note_public=body.note_public)
-    return _detail(session, duplicate, user, settings)
+    return detail(session, duplicate, user, settings)
 
 
 @router.post("/bulk", response_model=schemas_triage.BulkOut, dependencies=[Csrf],
@@ -230,7 +230,7 @@ def bulk(body: schemas_triage.BulkIn, session: deps.SessionDep, settings: deps.S
         for reference in dict.fromkeys(body.references):
             try:
                 with session.begin_nested():
-                    report = _visible(session, user, reference)
+                    report = visible_report(session, user, reference)
                     if partner is not None:
                         triage.assign(session=session, settings=settings, report=report, partner=partner,
                                       actor=user, note=body.note)

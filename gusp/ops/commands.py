@@ -26,9 +26,15 @@ def daily_command(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Coordonnées de déclarants effacées : {contacts}.")
     engine = db.make_engine(settings.database_url)
     try:
+        purged = worker.photo_purge(sessionmaker=db.make_sessionmaker(engine), settings=settings)
         swept = worker.media_sweep(sessionmaker=db.make_sessionmaker(engine), settings=settings)
     finally:
         engine.dispose()
+    if purged is None:
+        print("Photos des signalements clos : échec (voir le journal), nouvel essai demain.")
+        return 1
+    print(f"Photos des signalements clos depuis plus de {settings.photo_retention_months} mois effacées : "
+          f"{purged.photos} ({purged.reports} signalements) ; originaux non floutés effacés : {purged.originals}.")
     if swept is None:
         print("Ménage du stockage des photos : échec (voir le journal), nouvel essai demain.")
         return 1

@@ -67,6 +67,21 @@ def all_referenced(session: Session) -> set[str]:
     return set(session.scalars(union(*queries)))
 
 
+def delete_unreferenced(session: Session, store: storage.PhotoStorage, keys: Iterable[str]) -> int:
+    """Delete at once the files of `keys` that no row names any more (retention deleted the rows);
+    a key a request is writing right now, or that another row names, is left (the sweep sees it later)."""
+    keys = sorted(set(keys))
+    if not keys:
+        return 0
+    locked = set(session.scalars(
+        text(f"SELECT k FROM unnest(CAST(:keys AS text[])) k WHERE pg_try_advisory_xact_lock({_KEY_LOCK})"),
+        {"keys": keys}))
+    gone = sorted(locked - referenced(session, locked))
+    for key in gone:
+        store.delete(key)
+    return len(gone)
+
+
 def hold(session: Session, keys: Iterable[str]) -> None:
     """Keep the sweep away from keys until this transaction ends: call it before writing their files."""
     keys = sorted(set(keys))

@@ -74,5 +74,6 @@ def test_gusp_daily_runs_every_nightly_purge(cli_env):
     result = gusp(cli_env, "daily")
 
     assert result.returncode == 0, result.stderr
-    for step in ("Comptes :", "Coordonnées de déclarants effacées", "Ménage du stockage des photos"):
+    for step in ("Comptes :", "Coordonnées de déclarants effacées", "Photos des signalements clos",
+                 "Ménage du stockage des photos"):
         assert step in result.stdout

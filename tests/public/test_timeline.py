@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gusp import states, triage
+from sqlalchemy import text
+
+from gusp import retention, states, storage, triage
 from gusp.models import Category, Report, ReportEvent
+from gusp.public import moderation
 from gusp.public import views as public_views
 from gusp.public.redact import PHONE_MASK
 from tests import builders, builders_routing
+from tests.test_retention import sessions  # noqa: F401 — fixture
 
 NOTE = "vu avec M. Durand 06 12 34 56 78"
 
 
-def _every_kind_with_internal_notes(session, settings) -> tuple[Report, Report]:
+def _every_kind_with_internal_notes(session, settings, sessions) -> tuple[Report, Report]:
     user, _ = builders.staff(session, "coordinateur")
-    report = builders.make_report(session, settings)
+    report = builders.make_report(session, settings, photos=[builders.jpeg(colour=(3, 1, 4))])
+    report.published = False
+    moderation.publish(session=session, report=report, actor=user)
+    moderation.set_photo_hidden(session=session, report=report, photo_id=report.photos[0].id, hidden=True, actor=user)
+    moderation.set_photo_hidden(session=session, report=report, photo_id=report.photos[0].id, hidden=False, actor=user)
     master = builders.make_report(session, settings)
     partner = builders_routing.make_partner(session)
     triage.assign(session=session, settings=settings, report=report, partner=partner, actor=user, note=NOTE)
@@ -26,11 +34,13 @@ def _every_kind_with_internal_notes(session, settings) -> tuple[Report, Report]:
                          actor=user, note=NOTE)
     triage.comment(session=session, report=report, actor=user, note=NOTE)
     triage.merge(session=session, settings=settings, duplicate=report, master=master, actor=user, note=NOTE)
+    session.execute(text("UPDATE reports SET closed_at = now() - interval '30 months' WHERE id = :i"), {"i": report.id})
+    retention.purge_photos(sessionmaker=sessions, storage=storage.from_settings(settings), settings=settings)
     return report, master
 
 
-def test_every_event_kind_keeps_its_note_internal(session, settings):
-    report, master = _every_kind_with_internal_notes(session, settings)
+def test_every_event_kind_keeps_its_note_internal(session, settings, sessions):
+    report, master = _every_kind_with_internal_notes(session, settings, sessions)
     kinds = {e.kind for r in (report, master) for e in public_views.events(session, r)}
     assert kinds == {k.value for k in states.EventKind}, "a new event kind must be walked here"
     for r in (report, master):
@@ -38,6 +48,7 @@ def test_every_event_kind_keeps_its_note_internal(session, settings):
         assert NOTE not in public.model_dump_json() and "Durand" not in public.model_dump_json()
         assert all(e.note is None or "Durand" not in e.note for e in public.timeline)
     merged = public_views.to_public(session, report, settings=settings)
+    assert {e.kind for e in merged.timeline} <= {k.value for k in public_views.PUBLIC_KINDS}
     assert merged.timeline[-1].note == f"Ce problème a déjà été signalé : suivez le signalement {master.reference}."
 
 
@@ -48,8 +59,7 @@ def test_no_event_kind_shows_an_unflagged_note():
                             actor="Coordinatrice", at=datetime.now(UTC))
         shown = public_views.public_event(event)
         assert shown is None or shown.note is None, kind
-    internal_kinds = {states.EventKind.ASSIGNED, states.EventKind.PRIORITY_CHANGED, states.EventKind.CATEGORY_CHANGED,
-                      states.EventKind.DUPLICATE_ATTACHED}
+    internal_kinds = set(states.EventKind) - public_views.PUBLIC_KINDS
     for kind in internal_kinds:
         event = ReportEvent(kind=kind, note=NOTE, note_public=True, data={"new": 1}, actor="Coordinatrice",
                             at=datetime.now(UTC))
