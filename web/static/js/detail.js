@@ -104,11 +104,61 @@ function heading(reference) {
       "Fermer", h("span", { class: "visually-hidden" }, ` le détail de ${reference}`)));
 }
 
-function gallery(title, photos) {
+function gallery(title, photos, report, manager) {
   if (!photos.length) return null;
   return h("section", {}, h("h3", {}, title), h("ul", { class: "gallery" }, ...photos.map((photo, index) =>
-    h("li", {}, h("a", { href: photo.url, target: "_blank", rel: "noopener" },
-      h("img", { src: photo.thumbnail_url, alt: `${title} ${index + 1} (ouvrir en grand)`, loading: "lazy" }))))));
+    h("li", { "data-photo": photo.id },
+      h("a", { href: photo.url, target: "_blank", rel: "noopener" },
+        h("img", { src: photo.thumbnail_url, alt: `${title} ${index + 1} (ouvrir en grand)`, loading: "lazy" })),
+      photoState(photo),
+      manager ? photoToggle(report, photo, `${title} ${index + 1}`) : null))));
+}
+
+function photoState(photo) {
+  if (photo.hidden) return h("p", { class: "meta photo-state" }, "Masquée au public");
+  if (!photo.public) return h("p", { class: "meta photo-state" }, "Non publique (catégorie sensible ou en attente)");
+  return h("p", { class: "meta photo-state" }, "Visible du public");
+}
+
+/** Hide a photo from the public surfaces, or show it again (coordinators); the staff still see it. */
+function photoToggle(report, photo, name) {
+  const action = photo.hidden ? "show" : "hide";
+  const button = h("button", { type: "button", class: "secondary" },
+    photo.hidden ? "Montrer au public" : "Masquer au public", h("span", { class: "visually-hidden" }, ` : ${name}`));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      render(await post(api(report.reference, `photos/${photo.id}/${action}`)));
+      announce(action === "hide" ? `${name} masquée au public.` : `${name} de nouveau visible du public.`);
+      context.onChange();
+    } catch (error) {
+      button.disabled = false;
+      announce(error.message);
+    }
+  });
+  return button;
+}
+
+/** Prior moderation (GUSP_PUBLIC_MODERATION=before): the description and photos wait for this. */
+function publishBlock(report, manager) {
+  if (report.published) return null;
+  const children = [h("p", { class: "notice" }, "Description et photos non publiées : le public ne voit que la catégorie et le statut.")];
+  if (manager) {
+    const button = h("button", { type: "button" }, "Publier la description et les photos");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        render(await post(api(report.reference, "publish")));
+        announce("Description et photos publiées.");
+        context.onChange();
+      } catch (error) {
+        button.disabled = false;
+        announce(error.message);
+      }
+    });
+    children.push(button);
+  }
+  return h("section", { class: "moderation", "data-moderation": "publish" }, ...children);
 }
 
 function eventText(event, report) {
@@ -164,12 +214,16 @@ function render(report) {
       h("span", { class: `badge priority-${report.priority}` }, `Priorité ${PRIORITIES[report.priority].toLowerCase()}`), " ",
       report.overdue ? h("span", { class: "badge overdue" }, "En retard") : null),
     h("dl", { class: "facts" }, ...facts.flatMap(([term, text]) => [h("dt", {}, term), h("dd", {}, text)])),
+    publishBlock(report, manager),
     h("h3", {}, "Description"),
     h("p", {}, report.description || "(sans description)"),
+    report.public_description !== report.description && report.published
+      ? h("p", { class: "meta" }, "Lue par le public : ", report.public_description || "(rien)") : null,
+    report.location_public ? null : h("p", { class: "meta" }, "Lieu public : quartier seulement (catégorie sensible)."),
     contact ? h("section", {}, h("h3", {}, "Contact du déclarant (confidentiel)"),
       h("p", {}, [contact.name, contact.email, contact.phone].filter(Boolean).join(" — ") || "—")) : null,
-    gallery("Photo du signalement", report.photos),
-    gallery("Photo après intervention", report.after_photos),
+    gallery("Photo du signalement", report.photos, report, manager),
+    gallery("Photo après intervention", report.after_photos, report, manager),
     h("div", { class: "actions-grid" }, ...(manager ? managerActions(report) : partnerActions(report, role))),
     timeline(report),
   ].filter(Boolean));

@@ -25,7 +25,9 @@ function show(report) {
   $("#category").textContent = report.category.label;
   $("#quartier").textContent = attributionText(report.attribution);
   $("#created").textContent = formatDateTime(report.created_at);
-  $("#description").textContent = report.description || "(sans description : voir les photos)";
+  $("#description").textContent = !report.published
+    ? "Description en attente de relecture par la Ville."
+    : report.description || "(sans description : voir les photos)";
   if (report.duplicate_of) {
     const merged = $("#merged");
     merged.replaceChildren("Ce signalement décrit le même problème qu'un autre, qui est suivi à sa place : ",
@@ -49,6 +51,11 @@ function show(report) {
     event.note ? h("p", {}, event.note) : null,
   )));
   $("#report").hidden = false;
+  if (!report.location) {  // a sensitive category: the place is public only as its quartier
+    $("#follow-map").replaceWith(h("p", { id: "follow-place" }, "Lieu : ", attributionText(report.attribution),
+      " (lieu exact non publié pour ce type de signalement)."));
+    return;
+  }
   const map = createMap($("#follow-map"), { center: [report.location.lat, report.location.lon], zoom: 16,
     label: "Carte du lieu du signalement" });
   addQuartiers(map, { fit: false }).catch(() => {});

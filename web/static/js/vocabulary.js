@@ -52,6 +52,10 @@ export const EVENT_KINDS = {
   commented: "Commentaire",
   merged: "Rattaché à un autre signalement",
   duplicate_attached: "Doublon rattaché",
+  photo_hidden: "Photo masquée au public",
+  photo_shown: "Photo de nouveau visible du public",
+  published: "Description et photos publiées",
+  photos_purged: "Photos effacées (durée de conservation échue)",
 };
 
 const TIME_ZONE = "Europe/Paris";

@@ -1,0 +1,82 @@
+"""Per-photo moderation in the browser: a coordinator hides a photo from the console, the resident's
+follow page loses it and its public URL answers 404; shown again, it is back. A sensitive
+category's follow page shows no photo and no map, just the quartier."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from playwright.sync_api import expect
+
+from gusp import db, intake, schemas, storage
+from tests import builders
+from tests.web import photos_web
+
+
+def _report_with_two_photos(settings) -> str:
+    with db.command_session(settings.database_url) as session:
+        data = schemas.ReportCreate.model_validate(builders.form(session, description="Plaque visible sur la photo 2"))
+        uploads = [io.BytesIO(builders.jpeg(colour=(20, 120, 220))), io.BytesIO(builders.jpeg(colour=(220, 120, 20)))]
+        report, _ = intake.create_report(session=session, settings=settings, storage=storage.from_settings(settings),
+                                         data=data, uploads=uploads, idempotency_key=None)
+        return report.reference
+
+
+def _open_detail(page, reference: str):
+    page.goto("/gestion")
+    expect(page.locator("body[data-ready=true]")).to_be_attached()
+    page.get_by_label("Recherche").fill(reference)
+    page.keyboard.press("Enter")
+    expect(page.locator("#rows tr")).to_have_count(1)
+    page.locator(f"#rows tr[data-reference='{reference}']").get_by_role("button", name=reference).click()
+    detail = page.locator("#detail")
+    expect(detail.locator("h2")).to_have_text(reference)
+    return detail
+
+
+def test_coordinator_hides_a_photo_and_the_public_loses_it(pages, live_server):
+    settings, accounts = live_server.settings, live_server.accounts
+    reference = _report_with_two_photos(settings)
+
+    resident = pages.context().new_page()
+    resident.goto(f"/suivi/{reference}")
+    expect(resident.locator("#gallery-before img")).to_have_count(2)
+    second_url = resident.locator("#gallery-before a").nth(1).get_attribute("href")
+    assert resident.request.get(second_url).status == 200
+
+    page = pages.context().new_page()
+    pages.sign_in(page, accounts.coordinator, "/gestion")
+    detail = _open_detail(page, reference)
+    photos = detail.locator(".gallery li")
+    expect(photos).to_have_count(2)
+    expect(photos.nth(1).locator(".photo-state")).to_have_text("Visible du public")
+    photos.nth(1).get_by_role("button", name=re.compile("Masquer au public")).click()
+    expect(photos.nth(1).locator(".photo-state")).to_have_text("Masquée au public")
+    expect(detail.locator(".staff-timeline")).to_contain_text("Photo masquée au public")
+    expect(detail.locator(".gallery img")).to_have_count(2)  # staff still see it
+    pages.check_accessibility(page, "photo-masquee")
+    pages.shoot(page, "photo-masquee")
+
+    resident.reload()
+    expect(resident.locator("#gallery-before img")).to_have_count(1)
+    assert resident.request.get(second_url).status == 404
+    expect(resident.locator("#timeline")).not_to_contain_text("masquée")
+
+    photos.nth(1).get_by_role("button", name=re.compile("Montrer au public")).click()
+    expect(photos.nth(1).locator(".photo-state")).to_have_text("Visible du public")
+    resident.reload()
+    expect(resident.locator("#gallery-before img")).to_have_count(2)
+    assert resident.request.get(second_url).status == 200
+
+
+def test_a_sensitive_category_shows_only_its_quartier(pages, live_server):
+    reference = photos_web.make_report(live_server.settings, category="tranquillite",
+                                       description="Occupation du hall, appeler le 06 12 34 56 78")
+    page = pages.context().new_page()
+    page.goto(f"/suivi/{reference}")
+    expect(page.locator("#follow-place")).to_contain_text("lieu exact non publié")
+    expect(page.locator("#follow-map")).to_have_count(0)
+    expect(page.locator("#photos-before")).to_be_hidden()
+    expect(page.locator("#description")).to_have_text("Occupation du hall, appeler le [numéro masqué]")
+    pages.check_accessibility(page, "suivi-sensible")
