@@ -11,6 +11,7 @@ from gusp import db, storage
 from gusp.api import (
     auth,
     body_limit,
+    categories_admin,
     diagnostics,
     contract,
     errors,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(open311_clients.router)
     app.include_router(open311.router)
     app.include_router(referentials.router)
+    app.include_router(categories_admin.router)
     app.include_router(media.router)
     app.include_router(health.router)
     app.include_router(pages.router)
