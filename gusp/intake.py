@@ -218,6 +218,8 @@ def _insert(
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
         open311_client_id=open311_client_id,
+        # GUSP_PUBLIC_MODERATION=before: a resident's text and photos wait for a coordinator; staff's do not
+        published=settings.public_moderation == "after" or author is not None,
         created_at=now,
         updated_at=now,
     )

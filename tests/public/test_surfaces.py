@@ -73,6 +73,12 @@ def _seed(client, session, settings) -> tuple[surfaces.Seed, list[str]]:
     answers.append(sensitive.text)
     sensitive_report = session.scalars(select(Report).where(Report.reference == sensitive.json()["reference"])).one()
 
+    pending = post(client, builders.form(session, description="EN-ATTENTE texte non relu"),
+                   [builders.jpeg(colour=(33, 66, 99))])
+    pending_report = session.scalars(select(Report).where(Report.reference == pending.json()["reference"])).one()
+    pending_report.published = False  # as with GUSP_PUBLIC_MODERATION=before (tests/public/test_prior_moderation.py)
+    session.flush()
+
     api_key, _ = builders_open311.make_client(session)
     by_open311 = builders_open311.post(client, builders_open311.fields(
         session, api_key, description=f"Tags sur le mur, mon numéro {PHONES[0]}", email=EMAILS[1],
@@ -91,12 +97,13 @@ def _seed(client, session, settings) -> tuple[surfaces.Seed, list[str]]:
 
     lat, lon = builders.point_in(session, builders.JAS_DE_BOUFFAN)
     forbidden = [*PHONES, *(_digits(p) for p in PHONES), *EMAILS, "Fatima", "INTERNE", "Coordinatrice",
-                 "06 98 76 54 00", str(lat)[:7], str(lon)[:6]]
-    private = [hidden.display_key, hidden.thumbnail_key,
+                 "06 98 76 54 00", "EN-ATTENTE", str(lat)[:7], str(lon)[:6]]
+    private = [hidden.display_key, hidden.thumbnail_key, pending_report.photos[0].display_key,
                *(k for p in sensitive_report.photos for k in (p.display_key, p.thumbnail_key))]
     public = [report.photos[0].display_key, report.photos[0].thumbnail_key]
     seed = surfaces.Seed(
-        references=[ordinary, duplicate.json()["reference"], sensitive_report.reference, open311_ref],
+        references=[ordinary, duplicate.json()["reference"], sensitive_report.reference, open311_ref,
+                    pending_report.reference],
         open311_token=open311_report.open311_token or "",
         point=builders.point_in(session, builders.ENCAGNANE),
         sensitive_point=(lat, lon),
