@@ -2,7 +2,7 @@
 
 The comment lands as a public comment event of the report and every coordinator is told by mail.
 Its text is stored as sent (staff read it whole) and reaches the public only through the public
-views — `gusp.api.views` and the Open311 GETs today — which is where public text is redacted: no
+views (`gusp.public`, which the Open311 GETs use too) — which is where public text is redacted: no
 redaction function of its own here, so that the one public view layer applies to it like to any
 public note. A client has
 no say on the workflow: the `status` it sends (FixMyStreet sends the state of its own copy) is
