@@ -8,8 +8,10 @@ import io
 import re
 
 from playwright.sync_api import expect
+from sqlalchemy import update
 
 from gusp import db, intake, schemas, storage
+from gusp.models import Report
 from tests import builders
 from tests.web import photos_web
 
@@ -80,3 +82,29 @@ def test_a_sensitive_category_shows_only_its_quartier(pages, live_server):
     expect(page.locator("#photos-before")).to_be_hidden()
     expect(page.locator("#description")).to_have_text("Occupation du hall, appeler le [numéro masqué]")
     pages.check_accessibility(page, "suivi-sensible")
+
+
+def test_coordinator_publishes_a_report_awaiting_moderation(pages, live_server):
+    settings, accounts = live_server.settings, live_server.accounts
+    reference = photos_web.make_report(settings, description="Banc arraché près de l'école")
+    with db.command_session(settings.database_url) as session:  # as with GUSP_PUBLIC_MODERATION=before
+        session.execute(update(Report).where(Report.reference == reference).values(published=False))
+
+    resident = pages.context().new_page()
+    resident.goto(f"/suivi/{reference}")
+    expect(resident.locator("#description")).to_have_text("Description en attente de relecture par la Ville.")
+    expect(resident.locator("#photos-before")).to_be_hidden()
+
+    page = pages.context().new_page()
+    pages.sign_in(page, accounts.coordinator, "/gestion")
+    detail = _open_detail(page, reference)
+    block = detail.locator("[data-moderation=publish]")
+    expect(block).to_contain_text("non publiées")
+    pages.check_accessibility(page, "en-attente")
+    block.get_by_role("button", name="Publier la description et les photos").click()
+    expect(detail.locator("[data-moderation=publish]")).to_have_count(0)
+    expect(detail.locator(".staff-timeline")).to_contain_text("Description et photos publiées")
+
+    resident.reload()
+    expect(resident.locator("#description")).to_have_text("Banc arraché près de l'école")
+    expect(resident.locator("#gallery-before img")).to_have_count(1)

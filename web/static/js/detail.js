@@ -266,11 +266,14 @@ function managerActions(report) {
     h("div", { class: "duplicates", "aria-live": "polite" }),
     field("master_reference", "Référence du signalement maître", h("input", { type: "text", name: "master_reference", maxlength: 32 }),
       "Ce signalement-ci sera rejeté comme doublon et compté sur le maître."),
-    textField("note", "Note (facultative)"),
+    textField("note", "Note (facultative, interne sauf si cochée)"),
+    checkField("note_public", "Note visible du déclarant (numéros et e-mails masqués)"),
   ], "Fusionner dans le maître", (form) => {
     const master = value(form, "master_reference");
     if (!master) throw invalid("master_reference", "Indiquez la référence du signalement maître.");
-    return post(api(ref, "merge"), { json: { master_reference: master, note: value(form, "note") } });
+    return post(api(ref, "merge"), { json: {
+      master_reference: master, note: value(form, "note"), note_public: form.elements.note_public.checked,
+    } });
   }));
 
   forms.push(commentForm(report, true));
