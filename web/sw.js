@@ -2,7 +2,7 @@
 // Network first (fresh after each release), the cached copy when the network fails or takes too long.
 // Staff pages and staff data are never cached. Reports made offline wait in IndexedDB (the page sends them).
 
-const CACHE = "gusp-v1";
+const CACHE = "gusp-v2"; // v2: photos are no longer cache-first (a photo hidden later must go)
 const SLOW_NETWORK_MS = 4000;
 const FOLLOW_PAGE = "/suivi/_";
 const SHELL = [
@@ -56,7 +56,7 @@ function cacheKey(url) {
   if (path.startsWith("/vendor/leaflet")) return path;
   if (path === "/api/v1/categories" || path === "/api/v1/quartiers") return path;
   if (path.startsWith("/api/v1/reports/") && path !== "/api/v1/reports/nearby") return path; // public views
-  if (path.startsWith("/media/")) return path; // photos are immutable (content-addressed)
+  if (path.startsWith("/media/")) return path; // public photos: kept for offline use while still public
   return null;
 }
 
@@ -64,6 +64,8 @@ async function networkFirst(request, key) {
   const cache = await caches.open(CACHE);
   const network = fetch(request).then((response) => {
     if (response.ok) cache.put(key, response.clone()).catch(() => {});
+    // gone or no longer public (a hidden photo): the cached copy goes too
+    if (response.status === 404) cache.delete(key).catch(() => {});
     return response;
   });
   try {
@@ -75,20 +77,11 @@ async function networkFirst(request, key) {
   return (await cache.match(key)) || network;
 }
 
-async function cacheFirst(request, key) {
-  const cache = await caches.open(CACHE);
-  const cached = await cache.match(key);
-  if (cached) return cached;
-  const response = await fetch(request);
-  if (response.ok) cache.put(key, response.clone()).catch(() => {});
-  return response;
-}
-
 self.addEventListener("fetch", (event) => {
   const { request } = event;
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   const key = cacheKey(url);
   if (!key) return;
-  event.respondWith(key.startsWith("/media/") ? cacheFirst(request, key) : networkFirst(request, key));
+  event.respondWith(networkFirst(request, key));
 });
