@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from gusp import credentials, db, states, throttle
 from gusp.config import Settings
+from gusp.public import visibility
 from gusp.models import Category, OutboxMessage, Partner, PasswordReset, Report, ReporterContact, ReportPhoto, User
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "mail_templates"
@@ -138,8 +139,7 @@ def report_assigned(*, session: Session, settings: Settings, report: Report, par
         due=_fr_datetime(report.due_at, settings) if report.due_at else None,
         created=_fr_datetime(report.created_at, settings),
         description=report.description,
-        # staff URLs (sign-in): a hidden photo or one of a sensitive category has no public URL
-        photos=[_url(settings, f"/api/v1/gestion/media/{key}") for key in _report_photos(session, report)],
+        photos=[_url(settings, path) for path in _report_photo_paths(session, report)],
         staff_url=staff_url(settings, report.reference),
     )
     return [
@@ -379,15 +379,17 @@ def _category(session: Session, report: Report) -> str:
     return category.label if category else report.category_code
 
 
-def _report_photos(session: Session, report: Report) -> list[str]:
-    """Display keys of the resident's photos (not the partner's "after" photos)."""
-    return list(
-        session.scalars(
-            select(ReportPhoto.display_key)
-            .where(ReportPhoto.report_id == report.id, ReportPhoto.kind == "signalement")
-            .order_by(ReportPhoto.position)
-        )
+def _report_photo_paths(session: Session, report: Report) -> list[str]:
+    """Links to the resident's photos (not the partner's "after" photos): the public URL while a photo
+    is public (a partner's mailbox needs no account), the staff URL (sign-in) for a hidden photo or
+    one of a sensitive category or awaiting publication."""
+    photos = session.scalars(
+        select(ReportPhoto)
+        .where(ReportPhoto.report_id == report.id, ReportPhoto.kind == "signalement")
+        .order_by(ReportPhoto.position)
     )
+    return [f"/media/{p.display_key}" if visibility.photo_is_public(report, p) else f"/api/v1/gestion/media/{p.display_key}"
+            for p in photos]
 
 
 def _reachable(contact: ReporterContact | None) -> bool:

@@ -115,12 +115,26 @@ def test_report_assigned_reaches_each_partner_address_without_the_residents_deta
         assert "12/03/2026 à 17:00" in body  # Paris time
         assert "Haute" in body
         assert "openstreetmap.org/?mlat=" in body
-        assert f"https://gusp.ville.test/api/v1/gestion/media/{report.photos[0].display_key}" in body
+        assert f"https://gusp.ville.test/media/{report.photos[0].display_key}" in body
         for private in ("Jeanne", "Martin", "jeanne.martin@example.org", "0612345678", "06 12"):
             assert private not in body and private not in message.subject
     assert '<script>alert("x")</script> & dépôt' in message.body_text
     assert "<script>" not in message.body_html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; dépôt" in message.body_html
+
+
+def test_report_assigned_links_a_non_public_photo_behind_sign_in(session, mail):
+    report = builders.make_report(session, mail, photos=[builders.jpeg(colour=(1, 9, 1)), builders.jpeg(colour=(9, 1, 9))])
+    report.photos[1].hidden = True
+    partner = make_partner(session)
+    clear_outbox(session)
+
+    [message] = notify.report_assigned(session=session, settings=mail, report=report, partner=partner)
+
+    shown, hidden = (p.display_key for p in report.photos)
+    assert f"https://gusp.ville.test/media/{shown}" in message.body_text
+    assert f"https://gusp.ville.test/api/v1/gestion/media/{hidden}" in message.body_text
+    assert f"https://gusp.ville.test/media/{hidden}" not in message.body_text
 
 
 def test_report_assigned_to_a_partner_without_address_writes_nothing(session, mail):
