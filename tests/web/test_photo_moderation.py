@@ -83,6 +83,15 @@ def test_a_sensitive_category_shows_only_its_quartier(pages, live_server):
     expect(page.locator("#description")).to_have_text("Occupation du hall, appeler le [numéro masqué]")
     pages.check_accessibility(page, "suivi-sensible")
 
+    form = pages.context(phone=True).new_page()  # the reporting form says so before sending
+    form.goto("/")
+    expect(form.locator(".category-tile")).not_to_have_count(0)
+    expect(form.locator("#category-privacy")).to_be_hidden()
+    form.get_by_text("Tranquillité publique").click()
+    expect(form.locator("#category-privacy")).to_contain_text("vos photos et le lieu exact")
+    form.get_by_text("Propreté et dépôts sauvages").click()
+    expect(form.locator("#category-privacy")).to_be_hidden()
+
 
 def test_coordinator_publishes_a_report_awaiting_moderation(pages, live_server):
     settings, accounts = live_server.settings, live_server.accounts

@@ -45,6 +45,18 @@ const categoryLabel = (code) => state.categories.find((c) => c.code === code)?.l
 function selectCategory(code) {
   const input = form.querySelector(`input[name=category][value="${CSS.escape(code || "")}"]`);
   if (input) input.checked = true;
+  describePrivacy();
+}
+
+/** A sensitive category says what the public will not see (photos, exact place). */
+function describePrivacy() {
+  const note = $("#category-privacy");
+  const category = state.categories.find((c) => c.code === selectedCategory());
+  const hidden = [];
+  if (category && category.photos_public === false) hidden.push("vos photos");
+  if (category && category.location_public === "quartier") hidden.push("le lieu exact (seul le quartier sera indiqué)");
+  note.hidden = hidden.length === 0;
+  note.textContent = hidden.length ? `Pour ce type de signalement, ${hidden.join(" et ")} ne seront pas publiés : seuls les agents de la Ville les verront.` : "";
 }
 
 // --- location -----------------------------------------------------------------------------------
@@ -354,7 +366,10 @@ async function start() {
   }
   form.addEventListener("input", saveDraft);
   form.addEventListener("change", (event) => {
-    if (event.target.name === "category") refreshNearby();
+    if (event.target.name === "category") {
+      describePrivacy();
+      refreshNearby();
+    }
     saveDraft();
   });
   form.addEventListener("submit", submit);
