@@ -13,7 +13,7 @@ immutable: a photo hidden today must not stay in browsers and proxies for a year
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 
@@ -26,8 +26,10 @@ router = APIRouter(tags=["photos"])
 _JPEG = {200: {"content": {"image/jpeg": {}}}, 404: {"description": "Photo introuvable ou non publique."}}
 
 
-def _not_found() -> errors.NotFound:
-    return errors.NotFound("photo_introuvable", "Photo introuvable.")
+def _not_public() -> JSONResponse:
+    """The same 404 as a key that does not exist; never stored by a cache (it may be shown again)."""
+    error = errors.NotFound("photo_introuvable", "Photo introuvable.")
+    return JSONResponse(error.body(), status_code=404, headers={"Cache-Control": "no-store"})
 
 
 def _stream(storage: PhotoStorage, key: str, cache_control: str) -> StreamingResponse:
@@ -52,7 +54,7 @@ def _etag(key: str) -> str:
 @router.get("/media/{key}", response_class=StreamingResponse, summary="Une photo publique", responses=_JPEG)
 def read_photo(key: str, request: Request, session: deps.SessionDep, storage: deps.StorageDep) -> Response:
     if len(key) > 80 or not session.scalar(select(visibility.key_is_public(key))):
-        raise _not_found()
+        return _not_public()
     if request.headers.get("if-none-match") == _etag(key):
         return Response(status_code=304, headers={"ETag": _etag(key), "Cache-Control": "public, no-cache"})
     return _stream(storage, key, "public, no-cache")

@@ -28,7 +28,9 @@ def test_a_hidden_photo_leaves_every_public_surface_and_comes_back(client, sessi
     shown_photo = hidden.json()["photos"][1]
     assert shown_photo["hidden"] and not shown_photo["public"] and shown_photo["public_url"] is None
     assert hidden.json()["staff_timeline"][-1]["kind"] == "photo_hidden"
-    assert client.get(public_url).status_code == 404
+    gone = client.get(public_url)
+    assert gone.status_code == 404 and gone.json()["code"] == "photo_introuvable"
+    assert gone.headers["cache-control"] == "no-store"  # shown again later, it must come back at once
     assert client.get(report["photos"][1]["thumbnail_url"]).status_code == 404
     public = client.get(f"/api/v1/reports/{reference}").json()
     assert [p["url"] for p in public["photos"]] == [report["photos"][0]["url"]]
