@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from gusp import credentials, db, states, throttle
 from gusp.config import Settings
-from gusp.public import visibility
+from gusp.public import redact, visibility
 from gusp.models import Category, OutboxMessage, Partner, PasswordReset, Report, ReporterContact, ReportPhoto, User
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "mail_templates"
@@ -188,7 +188,8 @@ def report_closed(
             rejected=rejected,
             reason=reason,
             status=states.STATUS_LABELS[status],
-            note=(public_note or "").strip() or None,
+            # it also reaches the reporters of the duplicates: redacted like any public note
+            note=redact.redact_text((public_note or "").strip()) or None,
             follow_url=follow_url(settings, own.reference),
         )
         messages.append(

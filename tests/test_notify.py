@@ -314,3 +314,17 @@ def test_enqueue_gives_each_row_its_own_message_id_and_a_one_line_subject(sessio
     assert first.recipient == "a@example.org"
     assert first.subject == "Ligne 1 Bcc: x@example.org"
     assert first.data == {} and first.body_html is None
+
+
+def test_report_closed_masks_phones_and_emails_of_the_public_note(session, mail):
+    master = builders.make_report(session, mail, **RESIDENT)
+    master.status = states.ReportStatus.RESOLU
+    session.flush()
+    clear_outbox(session)
+
+    [message] = notify.report_closed(session=session, settings=mail, report=master,
+                                     public_note="Vu avec M. Durand (06 11 22 33 44, durand@example.org).")
+
+    for body in (message.body_text, message.body_html):
+        assert "06 11 22 33 44" not in body and "durand@example.org" not in body
+        assert "[numéro masqué]" in body and "[adresse masquée]" in body
