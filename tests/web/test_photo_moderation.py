@@ -117,3 +117,36 @@ def test_coordinator_publishes_a_report_awaiting_moderation(pages, live_server):
     resident.reload()
     expect(resident.locator("#description")).to_have_text("Banc arraché près de l'école")
     expect(resident.locator("#gallery-before img")).to_have_count(1)
+
+
+def test_with_prior_moderation_the_resident_is_told_and_the_public_waits(pages, live_server, tmp_path):
+    from gusp.api.main import create_app
+    from tests.web.conftest import LiveServer, Pages, serve
+
+    settings = live_server.settings.model_copy(update={"public_moderation": "before"})
+    photo = photos_web.jpeg_file(tmp_path, "banc.jpg")
+    lat, lon = photos_web.point_in(settings)
+    with serve(create_app(settings)) as url:
+        before = Pages(pages.browser, LiveServer(url, settings, live_server.accounts), pages.artefacts,
+                       pages.test_name + "-avant")
+        try:
+            page = before.context(phone=True, permissions=["geolocation"],
+                                  geolocation={"latitude": lat, "longitude": lon, "accuracy": 12}).new_page()
+            page.goto("/")
+            expect(page.locator("body[data-ready=true]")).to_be_attached()
+            page.get_by_text("Propreté et dépôts sauvages").click()
+            page.locator("#photo-files").set_input_files(str(photo))
+            page.get_by_role("button", name="Utiliser ma position").click()
+            expect(page.locator("#location-status")).to_contain_text("± 12 m")
+            page.get_by_label("4. Décrivez le problème").fill("Banc cassé, appeler le 06 12 34 56 78")
+            page.get_by_role("button", name="Envoyer le signalement").click()
+            expect(page.locator("#sent-moderation")).to_be_visible()
+            reference = page.locator("#sent-reference").text_content()
+            assert reference and reference.startswith("GUSP-")
+            before.check_accessibility(page, "envoye-avant-relecture")
+            page.goto(f"/suivi/{reference}")
+            expect(page.locator("#description")).to_have_text("Description en attente de relecture par la Ville.")
+            expect(page.locator("#photos-before")).to_be_hidden()
+        finally:
+            before.close()
+        assert not before.errors, before.errors

@@ -308,6 +308,7 @@ function showSent(report) {
   const section = $("#sent");
   $("#sent-reference").textContent = report.reference;
   $("#sent-quartier").textContent = attributionText(report.attribution);
+  $("#sent-moderation").hidden = report.published !== false;  // GUSP_PUBLIC_MODERATION=before
   const link = $("#sent-link");
   link.href = `/suivi/${encodeURIComponent(report.reference)}`;
   link.textContent = `Suivre le signalement ${report.reference}`;
