@@ -8,7 +8,7 @@ import urllib.parse
 import pytest
 from sqlalchemy import select
 
-from gusp.models import Report, ReportPhoto
+from gusp.models import Report
 from tests import builders, builders_routing
 from tests.api.test_reports import post
 from tests.open311 import builders_open311
