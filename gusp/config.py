@@ -75,6 +75,10 @@ class Settings(BaseSettings):
         "", description="Map background tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty: none."
     )
     tile_attribution: str = Field("", description="Attribution shown with the tiles (required by most providers).")
+    map_cache_mb: int = Field(64, ge=0, le=4096, description="Memory for rendered report map tiles, per process.")
+    map_overdue_lag_s: int = Field(
+        300, ge=1, le=86_400, description="Longest a cached map tile is reused while time passes (« en retard » flags)."
+    )
     contact_retention_months: int = Field(
         12, ge=1, le=120, description="Months a reporter's contact details are kept once the report is closed."
     )

@@ -49,7 +49,7 @@ def search(
     if sort not in SORTS:
         raise errors.Unprocessable("tri_invalide", f"Tri inconnu ; tris possibles : {', '.join(SORTS)}.", field="sort")
     query = access.visible_reports(user, select(Report))
-    query = query.where(*_conditions(filters, now=now, tz=tz))
+    query = query.where(*conditions(filters, now=now, tz=tz))
     key = _sort_key(sort)
     descending = sort.startswith("-")
     if cursor:
@@ -66,7 +66,8 @@ def search(
     return rows, next_cursor
 
 
-def _conditions(f: Filters, *, now: datetime, tz: ZoneInfo) -> list:
+def conditions(f: Filters, *, now: datetime, tz: ZoneInfo) -> list:
+    """The WHERE clauses of the filters (the map tiles use them too)."""
     where = []
     if f.status:
         where.append(Report.status.in_([s.value for s in f.status]))
@@ -79,7 +80,8 @@ def _conditions(f: Filters, *, now: datetime, tz: ZoneInfo) -> list:
     if f.priority:
         where.append(Report.priority.in_([p.value for p in f.priority]))
     if f.overdue is not None:
-        late = and_(Report.status.in_([s.value for s in states.OPEN]), Report.due_at < now)
+        late = and_(Report.status.in_([s.value for s in states.OPEN]), Report.due_at.is_not(None),
+                    Report.due_at < now)  # never NULL: "not late" holds the reports without a deadline
         where.append(late if f.overdue else ~late)
     if f.created_from:
         where.append(Report.created_at >= datetime.combine(f.created_from, time.min, tz))

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from gusp import db, storage
+from gusp import db, map_tiles, storage
 from gusp.api import (
     auth,
     body_limit,
@@ -30,6 +30,7 @@ from gusp.api import (
     reports,
     security_headers,
     stats,
+    tiles,
     triage,
 )
 from gusp.config import Settings
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = db.make_sessionmaker(engine)
     app.state.storage = storage.from_settings(settings)
+    app.state.map_tiles = map_tiles.TileCache(settings.map_cache_mb * 1024 * 1024)
     errors.install(app)
     hostile.install(app)
     contract.install(app)
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(partners.router)
     app.include_router(partner_open311.router)
     app.include_router(stats.router)
+    app.include_router(tiles.router)
     app.include_router(diagnostics.router)
     app.include_router(packs.router)
     app.include_router(open311_clients.router)

@@ -17,7 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gusp.config import Settings
 
 # Served with their own caching (content-addressed photos, static files, revalidated public pages).
-_OWN_CACHING_PREFIXES = ("/static/", "/vendor/", "/media/", "/suivi/")
+# Map tiles: private and revalidated by ETag (gusp.api.tiles), never shared.
+_OWN_CACHING_PREFIXES = ("/static/", "/vendor/", "/media/", "/suivi/", "/api/v1/tiles/")
 _OWN_CACHING_PATHS = frozenset({"/", "/suivi", "/sw.js", "/config.js", "/favicon.ico"})
 
 

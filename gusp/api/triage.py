@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gusp import access, bounds, categories, db, duplicates, errors, report_search, schemas, schemas_triage, states, triage
-from gusp.api import auth_deps, deps, views
+from gusp import access, categories, db, duplicates, errors, report_search, schemas, schemas_triage, states, triage
+from gusp.api import auth_deps, deps, report_filters, views
 from gusp.config import Settings
 from gusp.models import Partner, Report, User
 
@@ -43,35 +43,16 @@ def detail(session: Session, report: Report, user: User, settings: Settings) -> 
     return views.to_staff(session, report, user=user, settings=settings, now=_now(session))
 
 
-def _csv(values: list[str] | None) -> tuple[str, ...]:
-    return tuple(v.strip() for value in values or () for v in value.split(",") if v.strip())
-
-
 @router.get("", response_model=schemas_triage.ReportPage, summary="Liste de tri")
 def list_reports(
     session: deps.SessionDep,
     settings: deps.SettingsDep,
     user: auth_deps.CurrentUser,
-    status: Annotated[list[states.ReportStatus] | None, Query()] = None,
-    quartier: Annotated[list[str] | None, Query(description="Codes de quartier.")] = None,
-    category: Annotated[list[str] | None, Query()] = None,
-    partner: Annotated[list[bounds.Id] | None, Query()] = None,
-    priority: Annotated[list[states.Priority] | None, Query()] = None,
-    overdue: bool | None = None,
-    hors_perimetre: bool | None = None,
-    created_from: date | None = None,
-    created_to: date | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="Recherche dans la description.")] = None,
-    bbox: Annotated[str | None, Query(description="lon min, lat min, lon max, lat max")] = None,
+    filters: report_filters.FiltersDep,
     sort: Annotated[str, Query(description="-created_at, created_at ou due_at")] = "-created_at",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> schemas_triage.ReportPage:
-    filters = report_search.Filters(
-        status=tuple(status or ()), quartier=_csv(quartier), category=_csv(category), partner=tuple(partner or ()),
-        priority=tuple(priority or ()), overdue=overdue, hors_perimetre=hors_perimetre,
-        created_from=created_from, created_to=created_to, q=q or None, bbox=_bbox(bbox),
-    )
     now = _now(session)
     rows, next_cursor = report_search.search(
         session=session, user=user, filters=filters, sort=sort, cursor=cursor, limit=limit, now=now,
@@ -79,19 +60,6 @@ def list_reports(
     )
     data = [views.to_summary(r, settings=settings, now=now) for r in rows]
     return schemas_triage.ReportPage(data=data, count=len(data), next_cursor=next_cursor)
-
-
-def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
-    if not raw:
-        return None
-    try:
-        parts = tuple(float(p) for p in raw.split(","))
-    except ValueError:
-        parts = ()
-    if len(parts) != 4:
-        raise errors.Unprocessable("bbox_invalide", "La zone doit être « lon min, lat min, lon max, lat max ».",
-                                   field="bbox")
-    return parts  # type: ignore[return-value]
 
 
 @router.get("/{reference}", response_model=schemas_triage.ReportStaff, summary="Détail et historique")

@@ -1,0 +1,49 @@
+"""The report map as vector tiles: `GET /api/v1/tiles/{z}/{x}/{y}.mvt`, the triage list's filters and scope.
+
+Answers carry an ETag of (scope, filters, tile, data version, time bucket) and `Cache-Control:
+private, no-cache`: the browser keeps the tile and asks again, a 304 costs one small query.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import text
+
+from gusp import map_tiles
+from gusp.api import auth_deps, deps, report_filters
+
+router = APIRouter(tags=["gestion"])
+
+
+@router.get(
+    "/api/v1/tiles/{z}/{x}/{y}.mvt", summary="Carte des signalements (tuiles vectorielles)",
+    response_class=Response,
+    responses={200: {"content": {map_tiles.MEDIA_TYPE: {}}, "description": "Tuile Mapbox Vector Tile."},
+               304: {"description": "La tuile n'a pas changé (If-None-Match)."},
+               404: {"description": "Tuile hors du monde."}},
+)
+def tile(z: int, x: int, y: int, request: Request, session: deps.SessionDep, settings: deps.SettingsDep,
+         user: auth_deps.CurrentUser, filters: report_filters.FiltersDep) -> Response:
+    """Les signalements de la liste de tri (mêmes filtres, même périmètre de visibilité) dans la tuile :
+    couche `reports` (un point par signalement), et, sous le zoom 17, couche `clusters` (groupes sur
+    une grille, avec leur nombre exact par statut)."""
+    place = map_tiles.Tile(z, x, y)
+    now: datetime = session.scalar(text("SELECT now()"))
+    version = map_tiles.data_version(session)
+    bucket = map_tiles.time_bucket(now, settings.map_overdue_lag_s)
+    tag = map_tiles.etag(scope=map_tiles.scope_key(session, user), filters=filters, tile=place, version=version,
+                         bucket=bucket)
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache", "Vary": "Cookie, Authorization"}
+    if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    cache: map_tiles.TileCache = request.app.state.map_tiles
+    body = cache.get(tag)
+    if body is None:
+        body = map_tiles.render(session=session, user=user, filters=filters, tile=place, now=now,
+                                tz=ZoneInfo(settings.timezone))
+        cache.put(tag, body)
+    return Response(body, media_type=map_tiles.MEDIA_TYPE, headers=headers)

@@ -1,0 +1,197 @@
+"""The map tiles (`/api/v1/tiles/{z}/{x}/{y}.mvt`), decoded with mapbox-vector-tile: the triage list's
+reports per filter and per role, clusters that add up exactly, a cache that a change invalidates."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import timedelta
+
+import mapbox_vector_tile
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from gusp import db, map_tiles, partners, states, triage
+from gusp.api.main import create_app
+from tests import builders
+
+LIST = "/api/v1/gestion/reports"
+
+
+def tile_of(lat: float, lon: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def decode(response) -> dict[str, list[dict]]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == map_tiles.MEDIA_TYPE
+    layers = mapbox_vector_tile.decode(response.content)
+    return {name: [f["properties"] for f in layer["features"]] for name, layer in layers.items()}
+
+
+def tile_refs(client, headers, points, params=None, z=map_tiles.POINTS_ZOOM) -> set[str]:
+    """The references in the tiles of zoom z that hold the given (lat, lon) points."""
+    found: set[str] = set()
+    for x, y in {tile_of(lat, lon, z) for lat, lon in points}:
+        layers = decode(client.get(f"/api/v1/tiles/{z}/{x}/{y}.mvt", params=params, headers=headers))
+        found |= {f["reference"] for f in layers.get("reports", [])}
+    return found
+
+
+def list_refs(client, headers, params=None) -> set[str]:
+    response = client.get(LIST, params={**(params or {}), "limit": 500}, headers=headers)
+    assert response.status_code == 200, response.text
+    return {line["reference"] for line in response.json()["data"]}
+
+
+def location(session, report) -> tuple[float, float]:
+    return session.execute(text("SELECT ST_Y(location), ST_X(location) FROM reports WHERE id = :i"),
+                           {"i": report.id}).one()
+
+
+@pytest.mark.clock
+def test_tiles_hold_the_reports_of_the_list_for_each_filter(client, session, settings):
+    _, coordinator = builders.staff(session, "coordinateur")
+    ville = partners.create_partner(session=session, name="Ville", kind="ville", emails=["v@x.example"])
+    sacs = builders.make_report(session, settings, description="Sacs poubelles éventrés devant le hall")
+    lampe = builders.make_report(session, settings, category="eclairage", quartier=builders.JAS_DE_BOUFFAN,
+                                 description="Lampadaire éteint")
+    late = builders.make_report(session, settings, category="voirie", description="Trou dans la chaussée")
+    triage.assign(session=session, settings=settings, report=late, partner=ville, actor=None)
+    late.due_at = late.assigned_at - timedelta(days=1)
+    triage.set_priority(session=session, settings=settings, report=lampe, priority="urgente", actor=None)
+    session.flush()
+    points = [location(session, r) for r in (sacs, lampe, late)]
+
+    for params in ({}, {"category": "eclairage"}, {"quartier": builders.JAS_DE_BOUFFAN},
+                   {"status": "pris_en_compte"}, {"status": ["nouveau", "pris_en_compte"]}, {"partner": ville.id},
+                   {"priority": "urgente"}, {"overdue": "true"}, {"overdue": "false"}, {"q": "poubelle"},
+                   {"hors_perimetre": "true"}):
+        expected = list_refs(client, coordinator, params)
+        assert tile_refs(client, coordinator, points, params) == expected, params
+        assert expected or params == {"hors_perimetre": "true"}
+    assert tile_refs(client, coordinator, points) == {sacs.reference, lampe.reference, late.reference}
+    x, y = tile_of(*points[2], map_tiles.POINTS_ZOOM)
+    late_feature = decode(client.get(f"/api/v1/tiles/{map_tiles.POINTS_ZOOM}/{x}/{y}.mvt",
+                                     params={"overdue": "true"}, headers=coordinator))["reports"][0]
+    assert late_feature == {"reference": late.reference, "status": "pris_en_compte", "category": "voirie",
+                            "overdue": True}
+
+
+def test_a_partner_s_tiles_hold_only_its_reports_and_a_group_only_its_quartiers(client, session, settings):
+    ville = partners.create_partner(session=session, name="Ville", kind="ville", emails=["v@x.example"])
+    autre = partners.create_partner(session=session, name="Autre", kind="ville", emails=["a@x.example"])
+    mine = builders.make_report(session, settings)
+    theirs = builders.make_report(session, settings)
+    unassigned = builders.make_report(session, settings, quartier=builders.JAS_DE_BOUFFAN)
+    triage.assign(session=session, settings=settings, report=mine, partner=ville, actor=None)
+    triage.assign(session=session, settings=settings, report=theirs, partner=autre, actor=None)
+    jas = session.scalar(text("SELECT id FROM quartiers WHERE code = :c"), {"c": builders.JAS_DE_BOUFFAN})
+    _, partner = builders.staff(session, "partenaire", partner_id=ville.id)
+    _, group = builders.staff(session, "groupe", quartier_ids=[jas])
+    _, coordinator = builders.staff(session, "coordinateur")
+    session.flush()
+    points = [location(session, r) for r in (mine, theirs, unassigned)]
+
+    assert tile_refs(client, partner, points) == {mine.reference} == list_refs(client, partner)
+    assert tile_refs(client, group, points) == {unassigned.reference} == list_refs(client, group)
+    assert tile_refs(client, coordinator, points) == {mine.reference, theirs.reference, unassigned.reference}
+    # Same tile, different scopes: different ETags, never one's cached tile for the other.
+    x, y = tile_of(*points[0], 12)
+    tags = {client.get(f"/api/v1/tiles/12/{x}/{y}.mvt", headers=h).headers["etag"] for h in (partner, coordinator)}
+    assert len(tags) == 2
+
+
+def test_anonymous_callers_get_a_json_401_and_outside_tiles_a_json_404(client, session):
+    response = client.get("/api/v1/tiles/12/2100/1490.mvt")
+    assert response.status_code == 401
+    assert response.json()["code"] and response.json()["message"]
+    _, coordinator = builders.staff(session, "coordinateur")
+    for path in ("/api/v1/tiles/3/8/0.mvt", "/api/v1/tiles/23/0/0.mvt", "/api/v1/tiles/-1/0/0.mvt"):
+        response = client.get(path, headers=coordinator)
+        assert response.status_code == 404, path
+        assert response.json()["code"] == "tuile_introuvable"
+
+
+def _spread(session, report, count: int) -> None:
+    """`count` copies of a report scattered around it (~±300 m), with statuses in turn, in one statement."""
+    session.execute(text("""
+        INSERT INTO reports (reference, status, source, category_code, description, location, attribution,
+                             quartier_id, priority, due_at, similar_count, updated_at, created_at)
+        SELECT r.reference || '-' || i, (ARRAY['nouveau','pris_en_compte','en_cours','resolu','clos','rejete'])[1 + i % 6],
+               r.source, r.category_code, r.description,
+               ST_SetSRID(ST_MakePoint(ST_X(r.location) + ((i * 37) % 100 - 50) * 0.00006,
+                                       ST_Y(r.location) + ((i * 61) % 100 - 50) * 0.00004), 4326),
+               r.attribution, r.quartier_id, r.priority,
+               CASE WHEN i % 5 = 0 THEN now() - interval '1 day' END, 0, now(), r.created_at
+        FROM reports r, generate_series(1, :n) AS i WHERE r.id = :id
+    """), {"n": count, "id": report.id})
+
+
+@pytest.mark.parametrize("z", [11, 13, 15, 16])
+def test_clusters_add_up_to_the_count_exactly(client, session, settings, z):
+    _, coordinator = builders.staff(session, "coordinateur")
+    seed = builders.make_report(session, settings)
+    other = builders.make_report(session, settings, quartier=builders.JAS_DE_BOUFFAN)
+    _spread(session, seed, 300)
+    _spread(session, other, 120)
+    # One report exactly on a corner of tiles of this zoom: it must be counted once.
+    corner_x, corner_y = tile_of(*location(session, seed), z)
+    session.execute(text("UPDATE reports SET location = ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), 3857), 4326) "
+                         "WHERE reference = :r"),
+                    {"x": -map_tiles.WORLD + corner_x * 2 * map_tiles.WORLD / 2**z,
+                     "y": map_tiles.WORLD - corner_y * 2 * map_tiles.WORLD / 2**z, "r": seed.reference + "-7"})
+    expected = Counter(status for (status,) in session.execute(text("SELECT status FROM reports")))
+    overdue = session.scalar(text("SELECT count(*) FROM reports WHERE due_at < now() AND status IN "
+                                  "('nouveau', 'pris_en_compte', 'en_cours')"))
+    x0, y0 = tile_of(43.55, 5.40, z)
+    x1, y1 = tile_of(43.50, 5.49, z)
+    counted: Counter = Counter()
+    counted_overdue = 0
+    references: list[str] = []
+    for x in range(x0, x1 + 1):
+        for y in range(y0, y1 + 1):
+            layers = decode(client.get(f"/api/v1/tiles/{z}/{x}/{y}.mvt", headers=coordinator))
+            for cluster in layers.get("clusters", []):
+                assert cluster["count"] == sum(cluster[s.value] for s in states.ReportStatus) > 1
+                counted.update({s.value: cluster[s.value] for s in states.ReportStatus})
+                counted_overdue += cluster["overdue"]
+            for point in layers.get("reports", []):
+                counted[point["status"]] += 1
+                counted_overdue += point["overdue"]
+                references.append(point["reference"])
+    assert +counted == expected and sum(expected.values()) == 422
+    assert counted_overdue == overdue > 0
+    assert len(references) == len(set(references))
+
+
+def test_a_committed_change_invalidates_the_cached_tile(committed_settings):
+    settings = committed_settings
+    with db.command_session(settings.database_url) as session:
+        report = builders.make_report(session, settings)
+        _, coordinator = builders.staff(session, "coordinateur")
+        reference = report.reference
+        lat, lon = location(session, report)
+    app = create_app(settings)
+    x, y = tile_of(lat, lon, 14)
+    url = f"/api/v1/tiles/14/{x}/{y}.mvt"
+    try:
+        with TestClient(app) as client:
+            first = client.get(url, headers=coordinator)
+            assert first.headers["cache-control"] == "private, no-cache"
+            assert decode(first)["reports"][0]["status"] == "nouveau"
+            tag = first.headers["etag"]
+            assert client.get(url, headers={**coordinator, "If-None-Match": tag}).status_code == 304
+            assert client.get(url, headers=coordinator).content == first.content  # from the cache
+
+            changed = client.post(f"{LIST}/{reference}/status", json={"status": "pris_en_compte"}, headers=coordinator)
+            assert changed.status_code == 200, changed.text
+            again = client.get(url, headers={**coordinator, "If-None-Match": tag})
+            assert again.status_code == 200 and again.headers["etag"] != tag
+            assert decode(again)["reports"][0]["status"] == "pris_en_compte"
+    finally:
+        app.state.engine.dispose()
