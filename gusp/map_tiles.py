@@ -30,7 +30,7 @@ from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session
 
 from gusp import access, errors, report_search, states
-from gusp.models import Report, User, UserQuartier
+from gusp.models import Quartier, Report, User, UserQuartier
 
 POINTS_ZOOM = 17  # from this zoom on, every report is its own point
 CELLS = 4  # cells per tile side below POINTS_ZOOM: 64 px cells on 256 px tiles
@@ -185,3 +185,46 @@ class TileCache:
 def time_bucket(now: datetime, seconds: int) -> int:
     return math.floor(now.timestamp() / max(1, seconds))
 
+
+
+@dataclass(frozen=True)
+class QuartierCounts:
+    quartier_code: str | None  # None: outside every perimeter
+    quartier_name: str
+    total: int
+    overdue: int
+    by_status: dict[str, int]
+
+
+@dataclass(frozen=True)
+class MapCounts:
+    """What the map shows, counted: the same filters and scope as the tiles, by quartier and status."""
+
+    total: int
+    overdue: int
+    by_status: dict[str, int]
+    data: list[QuartierCounts]
+
+
+def counts(*, session: Session, user: User, filters: report_search.Filters, now: datetime, tz: ZoneInfo) -> MapCounts:
+    """Exact counts of the reports the map's tiles hold, per quartier and status (one GROUP BY)."""
+    overdue = and_(Report.status.in_([s.value for s in states.OPEN]), Report.due_at.is_not(None), Report.due_at < now)
+    query = access.visible_reports(user, select(
+        Report.quartier_id, Report.status, func.count().label("n"), func.count().filter(overdue).label("late"),
+    )).where(*report_search.conditions(filters, now=now, tz=tz)).group_by(Report.quartier_id, Report.status)
+    names = {q.id: (q.code, q.nom) for q in session.scalars(select(Quartier))}
+    rows: dict[int | None, dict] = {}
+    for quartier_id, status, n, late in session.execute(query):
+        row = rows.setdefault(quartier_id, {"total": 0, "overdue": 0, "by_status": {}})
+        row["total"] += n
+        row["overdue"] += late
+        row["by_status"][status] = n
+    data = [QuartierCounts(quartier_code=names[q][0] if q else None, quartier_name=names[q][1] if q else "Hors périmètre",
+                           **row) for q, row in rows.items()]
+    data.sort(key=lambda r: (r.quartier_code is None, r.quartier_name))
+    by_status: dict[str, int] = {}
+    for row in data:
+        for status, n in row.by_status.items():
+            by_status[status] = by_status.get(status, 0) + n
+    return MapCounts(total=sum(r.total for r in data), overdue=sum(r.overdue for r in data), by_status=by_status,
+                     data=data)

@@ -47,3 +47,13 @@ def tile(z: int, x: int, y: int, request: Request, session: deps.SessionDep, set
                                 tz=ZoneInfo(settings.timezone))
         cache.put(tag, body)
     return Response(body, media_type=map_tiles.MEDIA_TYPE, headers=headers)
+
+
+@router.get("/api/v1/stats/map", response_model=map_tiles.MapCounts, tags=["statistiques"],
+            summary="Comptes exacts de la carte, par quartier et statut")
+def map_counts(session: deps.SessionDep, settings: deps.SettingsDep, user: auth_deps.CurrentUser,
+               filters: report_filters.FiltersDep) -> map_tiles.MapCounts:
+    """Les signalements que montrent les tuiles pour les mêmes filtres, comptés par quartier et par statut,
+    avec ceux en retard : le tableau à côté de la carte."""
+    now: datetime = session.scalar(text("SELECT now()"))
+    return map_tiles.counts(session=session, user=user, filters=filters, now=now, tz=ZoneInfo(settings.timezone))

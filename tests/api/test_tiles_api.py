@@ -99,6 +99,8 @@ def test_a_partner_s_tiles_hold_only_its_reports_and_a_group_only_its_quartiers(
 
     assert tile_refs(client, partner, points) == {mine.reference} == list_refs(client, partner)
     assert tile_refs(client, group, points) == {unassigned.reference} == list_refs(client, group)
+    table = client.get("/api/v1/stats/map", headers=partner).json()
+    assert table["total"] == 1 and table["data"][0]["by_status"] == {"pris_en_compte": 1}
     assert tile_refs(client, coordinator, points) == {mine.reference, theirs.reference, unassigned.reference}
     # Same tile, different scopes: different ETags, never one's cached tile for the other.
     x, y = tile_of(*points[0], 12)
@@ -167,6 +169,11 @@ def test_clusters_add_up_to_the_count_exactly(client, session, settings, z):
     assert +counted == expected and sum(expected.values()) == 422
     assert counted_overdue == overdue > 0
     assert len(references) == len(set(references))
+    # The table beside the map counts the same reports, exactly.
+    table = client.get("/api/v1/stats/map", headers=coordinator).json()
+    assert table["total"] == 422 and table["by_status"] == dict(expected) and table["overdue"] == overdue
+    assert {row["quartier_code"]: row["total"] for row in table["data"]} == {builders.ENCAGNANE: 301,
+                                                                             builders.JAS_DE_BOUFFAN: 121}
 
 
 def test_a_committed_change_invalidates_the_cached_tile(committed_settings):
