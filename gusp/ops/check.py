@@ -25,7 +25,7 @@ from gusp.config import PROJECT_DIR, Settings
 from gusp.ops import health
 
 # The front-end libraries the pages load from /vendor (web/package.json).
-WEB_ASSETS = ("leaflet/dist/leaflet.js", "leaflet/dist/leaflet.css", "leaflet.markercluster/dist/leaflet.markercluster.js")
+WEB_ASSETS = ("leaflet/dist/leaflet.js", "leaflet/dist/leaflet.css", "pbf/index.js")
 _MAX_CLOCK_SKEW_S = 5.0
 
 

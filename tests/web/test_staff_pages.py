@@ -50,7 +50,7 @@ def test_coordinator_triages_partner_resolves_resident_follows(pages, live_serve
     _ready(page)
     row = page.locator(f"#rows tr[data-reference='{reference}']")
     expect(row).to_be_visible()
-    expect(page.locator("#console-map .status-marker")).not_to_have_count(0)
+    expect(page.locator("#console-map .leaflet-marker-icon")).not_to_have_count(0)  # from the tiles
     pages.check_accessibility(page, "2-console")
     pages.shoot(page, "2-console")
 

@@ -1,16 +1,17 @@
-// The operational groups' map (`/carte`): perimeters, clustered markers coloured by status, filters
-// by period, category, status, partner and quartier, counts per quartier, and a printable view in
-// A4 or A3 landscape for meetings (`/carte?impression=A3` shows it without opening the print dialog).
+// The operational groups' map (`/carte`): perimeters, reports from the server's vector tiles (grouped
+// by the server at low zooms, every report of the filters at any volume), filters by period,
+// category, status, partner and quartier, exact counts per quartier from the API (the table is also
+// the map's text alternative), and a printable view in A4 or A3 landscape for meetings
+// (`/carte?impression=A3` shows it without opening the print dialog).
+// Without Leaflet or the tiles, the filters and the table still work.
 
 import { get, query, requireUser, signOut } from "./api.js";
 import { $, $$, h } from "./dom.js";
-import { addQuartiers, clusterIcon, createMap, legend, statusMarker } from "./map.js";
-import { ROLES, STATUSES, formatDate, formatDateTime } from "./vocabulary.js";
+import { addQuartiers, createMap, legend } from "./map.js";
+import { ROLES, STATUSES, formatDateTime } from "./vocabulary.js";
 
-const PAGE = 500;
-const MOST = 5000;
 const MANAGERS = ["coordinateur", "admin"];
-const state = { map: null, cluster: null, quartiers: null, partners: new Map(), reports: [], truncated: false };
+const state = { map: null, tiles: null, quartiers: null, partners: new Map(), categories: new Map(), counts: null };
 
 const isoDay = (date) => date.toISOString().slice(0, 10);
 
@@ -45,78 +46,66 @@ function describeFilters(values) {
   return parts.join(" — ");
 }
 
-async function fetchAll(values) {
-  const reports = [];
-  let cursor;
-  do {
-    const page = await get(`/api/v1/gestion/reports${query({ ...values, limit: PAGE, cursor })}`);
-    reports.push(...page.data);
-    cursor = page.next_cursor;
-  } while (cursor && reports.length < MOST);
-  return { reports, truncated: Boolean(cursor) };
-}
-
 function popup(report) {
   return h("div", {},
     h("p", {}, h("strong", {}, report.reference)),
-    h("p", {}, report.category.label, h("br"), h("span", { class: `badge status-${report.status}` }, report.status_label),
+    h("p", {}, report.category.label, h("br"), h("span", { class: `badge status-${report.status}` }, STATUSES[report.status] || report.status),
       report.overdue ? [" ", h("span", { class: "badge overdue" }, "En retard")] : null),
-    h("p", { class: "meta" }, `Signalé le ${formatDate(report.created_at)}${report.partner ? ` — ${report.partner.name}` : ""}`),
     h("p", {}, h("a", { href: `/gestion?ref=${encodeURIComponent(report.reference)}` }, `Ouvrir ${report.reference}`)));
 }
 
-function countsTable(reports) {
-  const rows = new Map();
-  for (const report of reports) {
-    const name = report.quartier?.nom || "Hors périmètre";
-    const row = rows.get(name) || { total: 0, overdue: 0 };
-    row[report.status] = (row[report.status] || 0) + 1;
-    row.total += 1;
-    if (report.overdue) row.overdue += 1;
-    rows.set(name, row);
-  }
-  const statuses = Object.keys(STATUSES);
+/** Per quartier and status, counted by the server for the same filters as the tiles (exact at any volume). */
+function countsTable(counts, chosen) {
+  const statuses = Object.keys(STATUSES).filter((s) => !chosen.length || chosen.includes(s));
   const table = $("#counts");
   const caption = table.querySelector("caption");
   const head = h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Quartier"),
     ...statuses.map((s) => h("th", { scope: "col" }, STATUSES[s])), h("th", { scope: "col" }, "Total"),
     h("th", { scope: "col" }, "En retard")));
-  const body = h("tbody", {}, ...[...rows.entries()].sort((a, b) => a[0].localeCompare(b[0], "fr")).map(([name, row]) =>
-    h("tr", {}, h("th", { scope: "row" }, name), ...statuses.map((s) => h("td", {}, String(row[s] || 0))),
+  const body = h("tbody", {}, ...counts.data.map((row) =>
+    h("tr", {}, h("th", { scope: "row" }, row.quartier_name), ...statuses.map((s) => h("td", {}, String(row.by_status[s] || 0))),
       h("td", {}, String(row.total)), h("td", {}, String(row.overdue)))));
   table.replaceChildren(caption, head, body);
+}
+
+/** Resolves when the tiles of the view are drawn (or failed): for printing and for tests. */
+function tilesSettled() {
+  if (!state.tiles || !state.tiles.isLoading()) return Promise.resolve();
+  return new Promise((resolve) => state.tiles.once("load", resolve));
 }
 
 async function show() {
   const values = filters();
   $("#map-error").hidden = true;
   $("#summary").textContent = "Chargement…";
+  document.body.dataset.ready = "false";
+  fit(values.quartier);
+  if (state.tiles) {
+    state.tiles.setFilters(values); // the tiles load while the counts are counted
+    if (!state.map.hasLayer(state.tiles)) state.tiles.addTo(state.map);
+  }
   try {
-    ({ reports: state.reports, truncated: state.truncated } = await fetchAll(values));
+    state.counts = await get(`/api/v1/stats/map${query(values)}`);
   } catch (error) {
     $("#map-error").textContent = error.message;
     $("#map-error").hidden = false;
     $("#summary").textContent = "";
     return;
   }
-  state.cluster.clearLayers();
-  state.cluster.addLayers(state.reports.map((report) => statusMarker(report).bindPopup(() => popup(report))));
-  for (const report of state.reports) if (report.partner) state.partners.set(report.partner.id, report.partner.name);
-  fillPartners();
-  countsTable(state.reports);
-  const count = state.reports.length;
-  $("#summary").textContent = `${count} signalement${count > 1 ? "s" : ""}${state.truncated ? ` (les ${MOST} plus récents)` : ""} — ${describeFilters(values)}.`;
-  $("#print-caption").textContent = `Carte des signalements — ${describeFilters(values)} — ${count} signalement${count > 1 ? "s" : ""} — état au ${formatDateTime(new Date().toISOString())}.`;
-  fit(values.quartier);
+  countsTable(state.counts, values.status);
+  const count = state.counts.total;
+  const words = `${count.toLocaleString("fr-FR")} signalement${count > 1 ? "s" : ""}`;
+  $("#summary").textContent = `${words} — ${describeFilters(values)}.`;
+  $("#print-caption").textContent = `Carte des signalements — ${describeFilters(values)} — ${words} — état au ${formatDateTime(new Date().toISOString())}.`;
+  await tilesSettled();
   document.body.dataset.ready = "true";
 }
 
 function fit(quartierCode) {
+  if (!state.map) return;
   const feature = state.quartiers?.features.find((f) => f.properties.code === quartierCode && f.geometry);
   if (feature) {
     state.map.fitBounds(L.geoJSON(feature).getBounds(), { padding: [20, 20], animate: false });
-  } else if (state.reports.length) {
-    state.map.fitBounds(L.latLngBounds(state.reports.map((r) => [r.lat, r.lon])).pad(0.1), { maxZoom: 16, animate: false });
   } else if (state.quartiers) {
     state.map.fitBounds(L.geoJSON(state.quartiers).getBounds(), { padding: [10, 10], animate: false });
   }
@@ -137,16 +126,56 @@ function printAs(size, { dialog = true } = {}) {
   document.body.classList.remove("print-A4", "print-A3");
   document.body.classList.add(`print-${size}`);
   $("#page-size").href = `/static/print-${size}.css`; // a file: the CSP refuses inline styles
+  if (!state.map) {
+    if (dialog) window.print();
+    return;
+  }
   state.map.invalidateSize();
   fit($("#map-filters").elements.quartier.value);
-  if (dialog) setTimeout(() => window.print(), 400); // let the tiles and markers settle
+  if (dialog) tilesSettled().then(() => setTimeout(() => window.print(), 200)); // markers drawn first
 }
 
 window.addEventListener("afterprint", () => {
   if (new URLSearchParams(location.search).has("impression")) return;
   document.body.classList.remove("print-A4", "print-A3");
-  state.map.invalidateSize();
+  state.map?.invalidateSize();
 });
+
+/** The partners in charge of reports this user sees (the partners' list is for managers only). */
+async function visiblePartners() {
+  const volumes = await get(`/api/v1/stats/volumes${query({ group_by: "partner", interval: "none", date_from: "1900-01-01" })}`);
+  return volumes.data.filter((row) => row.partner_id).map((row) => ({ id: row.partner_id, name: row.partner_name }));
+}
+
+/** The map, its perimeters and its report tiles; null parts when Leaflet or the tiles' code is missing. */
+async function startMap() {
+  if (!window.L) {
+    $("#map-error").textContent = "La carte n'a pas pu se charger ; le tableau par quartier reste à jour.";
+    $("#map-error").hidden = false;
+    return (await get("/api/v1/quartiers"));
+  }
+  state.map = createMap($("#group-map"), { label: "Carte des signalements par quartier" });
+  state.map.on("popupopen", (event) => {
+    event.popup.getElement()?.querySelector(".leaflet-popup-close-button")?.setAttribute("aria-label", "Fermer la bulle");
+  });
+  legend($("#legend"));
+  try {
+    const { reportTiles } = await import("./report_tiles.js");
+    state.tiles = reportTiles({
+      filters: filters(), categories: state.categories,
+      popup,
+    });
+    state.tiles.on("tileerror", (event) => {
+      console.warn("tuile", event.error);
+      $("#map-error").textContent = "Une partie des points de la carte n'a pas pu se charger ; le tableau par quartier reste exact.";
+      $("#map-error").hidden = false;
+    });
+  } catch (error) {
+    console.error(error);
+  }
+  const { data } = await addQuartiers(state.map, { fit: true });
+  return data;
+}
 
 async function start() {
   const user = await requireUser();
@@ -154,20 +183,13 @@ async function start() {
   $("#user-name").textContent = `${user.full_name} — ${ROLES[user.role] || user.role}`;
   $("#sign-out").addEventListener("click", signOut);
 
-  state.map = createMap($("#group-map"), { label: "Carte des signalements par quartier" });
-  state.map.on("popupopen", (event) => {
-    event.popup.getElement()?.querySelector(".leaflet-popup-close-button")?.setAttribute("aria-label", "Fermer la bulle");
-  });
-  state.cluster = L.markerClusterGroup({ iconCreateFunction: clusterIcon, showCoverageOnHover: false, maxClusterRadius: 45, animate: false,
-    chunkedLoading: true }).addTo(state.map);
-  legend($("#legend"));
-
-  const [{ data: quartiers }, categories, partners] = await Promise.all([
-    addQuartiers(state.map, { fit: true }),
+  const [quartiers, categories, partners] = await Promise.all([
+    startMap(),
     get("/api/v1/categories").then((r) => r.data),
-    MANAGERS.includes(user.role) ? get("/api/v1/partners") : Promise.resolve([]),
+    MANAGERS.includes(user.role) ? get("/api/v1/partners") : visiblePartners(),
   ]);
   state.quartiers = quartiers;
+  for (const category of categories) state.categories.set(category.code, category.label);
   $("#m-quartier").append(...quartiers.features.map((f) => h("option", { value: f.properties.code }, f.properties.nom)));
   $("#m-category").append(...categories.map((c) => h("option", { value: c.code }, c.label)));
   for (const partner of partners) state.partners.set(partner.id, partner.name);

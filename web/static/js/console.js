@@ -4,7 +4,7 @@
 import { ApiError, get, post, query, requireUser, signOut } from "./api.js";
 import { $, $$, announce, h } from "./dom.js";
 import { busy, clearErrors, showErrors } from "./forms.js";
-import { addQuartiers, createMap, legend, statusMarker } from "./map.js";
+import { addQuartiers, createMap, legend } from "./map.js";
 import * as detail from "./detail.js";
 import { OPEN_STATUSES, PRIORITIES, REASONS, ROLES, STATUSES, formatDate } from "./vocabulary.js";
 
@@ -12,7 +12,7 @@ const PAGE_SIZE = 50;
 const MANAGERS = ["coordinateur", "admin"];
 const FILTER_NAMES = ["q", "quartier", "category", "partner", "priority", "created_from", "created_to", "sort", "overdue", "hors_perimetre"];
 
-const state = { user: null, manager: false, reports: [], cursor: null, markers: new Map(), map: null, layer: null, quartiers: null,
+const state = { user: null, manager: false, reports: [], cursor: null, map: null, tiles: null, quartiers: null,
                 selected: new Set(), lists: { partners: [], categories: [] }, current: null };
 
 const options = (select, entries) => select.append(...entries.map(([value, label]) => h("option", { value }, label)));
@@ -72,12 +72,10 @@ function row(report) {
   return h("tr", { class: report.overdue ? "is-overdue" : null, dataset: { reference: report.reference } }, ...cells);
 }
 
-function addMarkers(reports) {
-  for (const report of reports) {
-    const marker = statusMarker(report, { onSelect: () => open(report.reference) });
-    state.markers.set(report.reference, marker);
-    state.layer.addLayer(marker);
-  }
+/** The map shows every report of the filters (vector tiles), not only the pages of the list loaded. */
+function mapFilters(filters) {
+  const { sort, ...rest } = filters;
+  return rest;
 }
 
 async function load({ more = false } = {}) {
@@ -86,8 +84,6 @@ async function load({ more = false } = {}) {
     history.replaceState(null, "", `/gestion${query({ ...filters, ref: state.current || undefined })}`);
     state.reports = [];
     state.cursor = null;
-    state.markers.clear();
-    state.layer.clearLayers();
     $("#rows").replaceChildren();
   }
   $("#list-error").hidden = true;
@@ -103,15 +99,18 @@ async function load({ more = false } = {}) {
   state.reports.push(...page.data);
   state.cursor = page.next_cursor;
   $("#rows").append(...page.data.map(row));
-  addMarkers(page.data);
   $("#count").textContent = `(${state.reports.length}${state.cursor ? " affichés, il y en a d'autres" : ""})`;
   $("#empty").hidden = state.reports.length > 0;
   $("#more").hidden = !state.cursor;
-  if (!more && state.reports.length) {
+  if (!more && state.map && state.reports.length) {
     const bounds = L.latLngBounds(state.reports.map((r) => [r.lat, r.lon]));
     state.map.fitBounds(bounds.pad(0.2), { maxZoom: 16, animate: false });
-  } else if (!more) {
+  } else if (!more && state.map) {
     state.quartiers.then(({ layer }) => state.map.fitBounds(layer.getBounds(), { animate: false })).catch(() => {});
+  }
+  if (!more && state.tiles) {
+    state.tiles.setFilters(mapFilters(filters)); // after the view is set: its tiles only
+    if (!state.map.hasLayer(state.tiles)) state.tiles.addTo(state.map);
   }
   highlight(state.current);
   announce(`${state.reports.length} signalement${state.reports.length > 1 ? "s" : ""} affiché${state.reports.length > 1 ? "s" : ""}.`);
@@ -119,7 +118,7 @@ async function load({ more = false } = {}) {
 
 function highlight(reference) {
   for (const tr of $$("#rows tr")) tr.classList.toggle("is-current", tr.dataset.reference === reference);
-  for (const [ref, marker] of state.markers) {
+  for (const [ref, marker] of state.tiles?.reportMarkers() || []) {
     marker.getElement()?.querySelector(".status-marker")?.classList.toggle("selected", ref === reference);
   }
 }
@@ -133,7 +132,7 @@ async function open(reference) {
   url.searchParams.set("ref", reference);
   history.replaceState(null, "", url);
   await detail.open(reference, $("#detail"));
-  const marker = state.markers.get(reference);
+  const marker = state.tiles?.reportMarkers().get(reference);
   if (marker) state.map.panTo(marker.getLatLng());
 }
 
@@ -218,6 +217,24 @@ async function referentials() {
     h("label", { for: `f-status-${value}` }, label))));
 }
 
+/** The map beside the list, its reports from the tiles; the list works alone without Leaflet or tiles. */
+async function startMap() {
+  if (!window.L) return;
+  state.map = createMap($("#console-map"), { label: "Carte des signalements de la liste" });
+  legend($("#legend"));
+  state.quartiers = addQuartiers(state.map, { fit: false });
+  state.quartiers.catch(() => {});
+  try {
+    const { reportTiles } = await import("./report_tiles.js");
+    const categories = new Map(state.lists.categories.map((c) => [c.code, c.label]));
+    state.tiles = reportTiles({ filters: mapFilters(filtersFromForm()), categories,
+      onReport: (report) => open(report.reference) });
+    state.tiles.on("load", () => highlight(state.current));
+  } catch (error) {
+    console.error(error);
+  }
+}
+
 async function start() {
   state.user = await requireUser();
   state.manager = MANAGERS.includes(state.user.role);
@@ -229,13 +246,8 @@ async function start() {
     document.title = "Ma file de signalements — GUSP";
   }
 
-  state.map = createMap($("#console-map"), { label: "Carte des signalements de la liste" });
-  state.layer = L.layerGroup().addTo(state.map);
-  legend($("#legend"));
-  state.quartiers = addQuartiers(state.map, { fit: false });
-  state.quartiers.catch(() => {});
-
   await referentials();
+  await startMap();
   detail.setup({ user: state.user, lists: state.lists, onChange: () => load(), onClose: closeDetail });
   const params = new URLSearchParams(location.search);
   fillFilters(params);

@@ -123,11 +123,10 @@ export function statusMarker(report, { onSelect } = {}) {
   return marker;
 }
 
-/** A cluster drawn as a ring shared out by status, with the count in the middle. */
-export function clusterIcon(cluster) {
-  const counts = {};
-  for (const child of cluster.getAllChildMarkers()) counts[child.options.status] = (counts[child.options.status] || 0) + 1;
-  const total = cluster.getChildCount();
+/** A group of reports from the server (`count`, one count per status): a ring shared out by status, the
+ * count in the middle, its statuses in words for screen readers; Enter or a click zooms in. */
+export function groupMarker(latlng, counts) {
+  const total = counts.count;
   let angle = 0;
   const stops = [];
   const words = [];
@@ -138,10 +137,12 @@ export function clusterIcon(cluster) {
     words.push(`${counts[status]} ${STATUSES[status].toLowerCase()}`);
     angle = next;
   }
+  if (counts.overdue) words.push(`dont ${counts.overdue} en retard`);
+  const label = `Groupe de ${total} signalements : ${words.join(", ")}. Entrée pour zoomer.`;
   const icon = L.divIcon({
     className: "",
     iconSize: [40, 40],
-    html: `<div class="cluster"><span aria-hidden="true">${total}</span></div><span class="visually-hidden">Groupe de ${total} signalements : ${escapeText(words.join(", "))}. Entrée pour zoomer.</span>`,
+    html: `<div class="cluster"><span aria-hidden="true">${total}</span></div><span class="visually-hidden">${escapeText(label)}</span>`,
   });
   // The pie of statuses is set through the CSSOM: the CSP refuses style attributes in HTML.
   const create = icon.createIcon.bind(icon);
@@ -150,7 +151,7 @@ export function clusterIcon(cluster) {
     element.querySelector(".cluster").style.background = `conic-gradient(${stops.join(",")})`;
     return element;
   };
-  return icon;
+  return L.marker(latlng, { icon, keyboard: true, title: label, count: total });
 }
 
 /** The legend of status colours, as a list (colour is never the only clue: the text says it). */
