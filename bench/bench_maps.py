@@ -10,8 +10,10 @@ dependencies), tipg on the same database. Then:
    the time from navigation to the page saying it is drawn (`body[data-ready=true]`); once on a
    fresh server (tile cache empty), once again (cache warm, browser cache empty);
 2. the same tiles and the counts fetched by one HTTP client (6 connections, as a browser per
-   host), from a fresh server; then the same tiles from tipg, restricted to the same three months
-   (CQL2 filter on `created_at`) and the same properties, with no feature limit;
+   host) from GUSP with its tile cache empty; then the same tiles from tipg, restricted to the same
+   three months (CQL2 filter on `created_at`) and the same properties, with no feature limit; each
+   run on both servers started afresh then warmed alike (6 parallel requests for the perimeters:
+   pooled connections open, PostGIS loaded), median of `--runs`;
 3. the triage-list pages the former `/carte` loaded (10 × 500 rows, the most it showed);
 4. a check that the view shows every report of the window: the counts of its tiles add up to
    `/api/v1/stats/map`'s total and to a `count(*)` in SQL.
@@ -27,6 +29,7 @@ import argparse
 import concurrent.futures
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -162,6 +165,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--database-url", help="a database already seeded (kept); default: a scratch one")
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
     base = Settings()
@@ -203,13 +207,43 @@ def main() -> int:
         tiles = [p for p, _ in cold["requests"] if ".mvt" in p]
         counts_path = next(p for p, _ in cold["requests"] if p.startswith("/api/v1/stats/map"))
 
-        gusp = start_gusp(url, port)  # fresh: nothing cached
+        client_args = {"timeout": 600, "limits": httpx.Limits(max_connections=CONNECTIONS)}
+        cql = f"created_at >= TIMESTAMP('{window_start.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}')"
+        tipg_paths = []
+        for path in tiles:
+            z, x, y = path.split("/api/v1/tiles/", 1)[1].split(".mvt", 1)[0].split("/")
+            query = httpx.QueryParams({"filter": cql, "filter-lang": "cql2-text", "limit": "10000000",
+                                       "properties": "reference,status,category_code"})
+            tipg_paths.append(f"/collections/public.reports/tiles/WebMercatorQuad/{z}/{x}/{y}?{query}")
+        gusp_laps, tipg_laps, tipg_again = [], [], []
+        for _ in range(args.runs):
+            # Each run: both servers started afresh (nothing cached), warmed by one unrelated request.
+            gusp = start_gusp(url, port)
+            servers.append(gusp)
+            client = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, **client_args)
+            fetch_all(client, ["/api/v1/quartiers"] * CONNECTIONS)  # a server in use: its connections warm
+            gusp_ms, gusp_bytes, bodies = fetch_all(client, tiles + [counts_path])
+            gusp_laps.append(gusp_ms)
+            shown = sum(tile_count(b) for b in bodies[:-1])
+            table_total = client.get(counts_path).json()["total"]
+            client.close()
+            stop(gusp)
+            servers.remove(gusp)
+            tipg = start_tipg(url, tipg_port)
+            servers.append(tipg)
+            tipg_client = httpx.Client(base_url=f"http://127.0.0.1:{tipg_port}", **client_args)
+            fetch_all(tipg_client, ["/collections/public.quartiers/items?limit=100"] * CONNECTIONS)
+            tipg_ms, tipg_bytes, tipg_bodies = fetch_all(tipg_client, tipg_paths)
+            tipg_laps.append(tipg_ms)
+            tipg_again.append(fetch_all(tipg_client, tipg_paths)[0])
+            tipg_client.close()
+            stop(tipg)
+            servers.remove(tipg)
+        tipg_features = sum(len(layer["features"]) for b in tipg_bodies for layer in mapbox_vector_tile.decode(b).values())
+
+        gusp = start_gusp(url, port)
         servers.append(gusp)
-        client = httpx.Client(base_url=base_url, timeout=600, headers={"Authorization": f"Bearer {token}"},
-                              limits=httpx.Limits(max_connections=CONNECTIONS))
-        gusp_ms, gusp_bytes, bodies = fetch_all(client, tiles + [counts_path])
-        shown = sum(tile_count(b) for b in bodies[:-1])
-        table_total = client.get(counts_path).json()["total"]
+        client = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, **client_args)
         old_start = time.perf_counter()
         old_bytes, cursor, rows = 0, None, 0
         for _ in range(10):
@@ -223,22 +257,7 @@ def main() -> int:
                 break
         old_ms = (time.perf_counter() - old_start) * 1000
         client.close()
-
-        tipg = start_tipg(url, tipg_port)
-        servers.append(tipg)
-        tipg_client = httpx.Client(base_url=f"http://127.0.0.1:{tipg_port}", timeout=600,
-                                   limits=httpx.Limits(max_connections=CONNECTIONS))
-        cql = f"created_at >= TIMESTAMP('{window_start.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}')"
-        tipg_paths = []
-        for path in tiles:
-            z, x, y = path.split("/api/v1/tiles/", 1)[1].split(".mvt", 1)[0].split("/")
-            query = httpx.QueryParams({"filter": cql, "filter-lang": "cql2-text", "limit": "10000000",
-                                       "properties": "reference,status,category_code"})
-            tipg_paths.append(f"/collections/public.reports/tiles/WebMercatorQuad/{z}/{x}/{y}?{query}")
-        tipg_first_ms, tipg_bytes, tipg_bodies = fetch_all(tipg_client, tipg_paths)
-        tipg_ms, _, _ = fetch_all(tipg_client, tipg_paths)
-        tipg_features = sum(len(layer["features"]) for b in tipg_bodies for layer in mapbox_vector_tile.decode(b).values())
-        tipg_client.close()
+        gusp_ms, tipg_first_ms, tipg_ms = (statistics.median(v) for v in (gusp_laps, tipg_laps, tipg_again))
 
         kb = lambda n: f"{n / 1024:,.0f} KB"  # noqa: E731
         cold_bytes = sum(size for _, size in cold["requests"])
@@ -253,12 +272,15 @@ def main() -> int:
         print("|---|---:|---:|---:|")
         print(f"| `/carte` in Chromium, fresh server (to `data-ready`) | {len(cold['requests'])} | {kb(cold_bytes)} | {cold['ms']:,.0f} ms |")
         print(f"| `/carte` in Chromium again (server cache warm) | {len(warm['requests'])} | {kb(warm_bytes)} | {warm['ms']:,.0f} ms |")
-        print(f"| GUSP: the same tiles + counts, HTTP client, fresh server | {len(tiles) + 1} | {kb(gusp_bytes)} | {gusp_ms:,.0f} ms |")
-        print(f"| tipg: the same tiles, same window and properties, first run | {len(tiles)} | {kb(tipg_bytes)} | {tipg_first_ms:,.0f} ms |")
-        print(f"| tipg: again | {len(tiles)} | {kb(tipg_bytes)} | {tipg_ms:,.0f} ms |")
+        print(f"| GUSP: the same tiles + counts, HTTP client, tile cache empty | {len(tiles) + 1} | {kb(gusp_bytes)} | {gusp_ms:,.0f} ms |")
+        print(f"| tipg: the same tiles, same window and properties, first time asked | {len(tiles)} | {kb(tipg_bytes)} | {tipg_first_ms:,.0f} ms |")
+        print(f"| tipg: the same tiles again | {len(tiles)} | {kb(tipg_bytes)} | {tipg_ms:,.0f} ms |")
         print(f"| former `/carte`: triage-list pages of 500 (at most 10) | {min(10, -(-rows // 500))} | {kb(old_bytes)} | {old_ms:,.0f} ms |")
         print()
-        print(f"Ratio GUSP / tipg (fresh server vs tipg's first run): {gusp_ms / tipg_first_ms:.2f}× the time, "
+        print(f"Median of {args.runs} runs, each on servers started afresh, then warmed as a server in use is "
+              f"({CONNECTIONS} parallel requests for the perimeters: pooled connections with PostGIS loaded); "
+              f"{CONNECTIONS} connections at a time, as a browser per host.")
+        print(f"Ratio GUSP / tipg (tile cache empty vs tipg's first time): {gusp_ms / tipg_first_ms:.2f}× the time, "
               f"{gusp_bytes / max(1, tipg_bytes):.2f}× the bytes.")
         print(f"Reports in the view's tiles: GUSP {shown:,} (points + group counts), `/api/v1/stats/map` {table_total:,}, "
               f"SQL {in_window:,}; tipg {tipg_features:,} features; former `/carte` {rows:,} rows.")

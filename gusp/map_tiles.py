@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 from gusp import access, errors, report_search, states
 from gusp.models import Quartier, Report, User, UserQuartier
 
-POINTS_ZOOM = 17  # from this zoom on, every report is its own point
-CELLS = 4  # cells per tile side below POINTS_ZOOM: 64 px cells on 256 px tiles
+POINTS_ZOOM = 16  # from this zoom on, every report is its own point (the map's zoom 17: it draws 512 px tiles)
+CELLS = 8  # cells per tile side below POINTS_ZOOM: 64 px cells on the map's 512 px tiles
 EXTENT = 4096  # MVT tile coordinates
 MAX_ZOOM = 22
 WORLD = 20037508.342789244  # half the width of the Web Mercator world, in metres
@@ -106,7 +106,7 @@ def render(*, session: Session, user: User, filters: report_search.Filters, tile
     # A hair wider than the tile: the grid below, not this prefilter, decides which tile a point is in.
     envelope = func.ST_Expand(func.ST_Transform(func.ST_TileEnvelope(tile.z, tile.x, tile.y), 4326), 1e-7)
     located = access.visible_reports(user, select(
-        Report.reference, Report.status, Report.category_code, overdue.label("overdue"),
+        Report.id, Report.reference, Report.status, Report.category_code, overdue.label("overdue"),
         x_m.label("mx"), y_m.label("my"),
     )).where(*where, Report.location.op("&&")(envelope)).subquery("located")
     # Cells of one world-wide grid: each point in exactly one cell, hence in one tile of the zoom.
@@ -137,9 +137,7 @@ def _clustered(session: Session, rows, inside, tile: Tile) -> bytes:
     cells = select(
         func.count().label("count"), *per_status, func.count().filter(rows.c.overdue).label("overdue"),
         func.avg(rows.c.mx).label("mx"), func.avg(rows.c.my).label("my"),
-        # For a cell of one report, these are that report's.
-        func.min(rows.c.reference).label("reference"), func.min(rows.c.status).label("status"),
-        func.min(rows.c.category_code).label("category"), func.bool_or(rows.c.overdue).label("is_overdue"),
+        func.min(rows.c.id).label("id"),  # for a cell of one report: that report (no text compared per row)
     ).where(inside).group_by(rows.c.cx, rows.c.cy).cte("cells")
     clusters = select(
         cells.c.count, *[cells.c[s.value] for s in states.ReportStatus], cells.c.overdue,
@@ -147,9 +145,9 @@ def _clustered(session: Session, rows, inside, tile: Tile) -> bytes:
     ).where(cells.c.count > 1).subquery("clusters")
     # A cell of one report is that report: its point, clickable, at any zoom.
     alone = select(
-        cells.c.reference, cells.c.status, cells.c.category, cells.c.is_overdue.label("overdue"),
+        Report.reference, Report.status, Report.category_code.label("category"), (cells.c.overdue == 1).label("overdue"),
         _mvt_geom(tile, cells.c.mx, cells.c.my).label("geom"),
-    ).where(cells.c.count == 1).subquery("reports")
+    ).join_from(cells, Report, Report.id == cells.c.id).where(cells.c.count == 1).subquery("reports")
     layer_clusters = select(func.ST_AsMVT(text("clusters.*"), "clusters", EXTENT, "geom")).select_from(clusters)
     layer_reports = select(func.ST_AsMVT(text("reports.*"), "reports", EXTENT, "geom")).select_from(alone)
     tile_bytes = session.scalar(select(layer_reports.scalar_subquery().op("||")(layer_clusters.scalar_subquery())))

@@ -29,8 +29,8 @@ router = APIRouter(tags=["gestion"])
 def tile(z: int, x: int, y: int, request: Request, session: deps.SessionDep, settings: deps.SettingsDep,
          user: auth_deps.CurrentUser, filters: report_filters.FiltersDep) -> Response:
     """Les signalements de la liste de tri (mêmes filtres, même périmètre de visibilité) dans la tuile :
-    couche `reports` (un point par signalement), et, sous le zoom 17, couche `clusters` (groupes sur
-    une grille, avec leur nombre exact par statut)."""
+    couche `reports` (un point par signalement), et, sous le zoom 16, couche `clusters` (groupes sur
+    une grille de 8 × 8 cases par tuile, avec leur nombre exact par statut)."""
     place = map_tiles.Tile(z, x, y)
     now: datetime = session.scalar(text("SELECT now()"))
     version = map_tiles.data_version(session)

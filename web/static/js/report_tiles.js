@@ -1,5 +1,5 @@
 // Reports on a Leaflet map from the server's vector tiles (`/api/v1/tiles/{z}/{x}/{y}.mvt`, the triage
-// list's filters): the server groups reports on a grid below zoom 17, so a view holds a few hundred
+// list's filters): the server groups reports on a grid below the map's zoom 17, so a view holds a few hundred
 // markers at most, at any volume. Markers are Leaflet's own (focusable, labelled, printed): the tiles
 // only hold points, decoded here with `pbf` (npm) rather than drawn on a canvas no keyboard can reach.
 
@@ -7,7 +7,9 @@ import { PbfReader } from "/vendor/pbf/index.js";
 import { query } from "./api.js";
 import { groupMarker, statusMarker } from "./map.js";
 
-const TILE_SIZE = 256;
+// Drawn 512 px wide: a tile of zoom z on the map is the server's tile of zoom z − 1 (as MapLibre does),
+// so a view needs a quarter of the requests of 256 px tiles.
+const TILE_SIZE = 512;
 const MOVE_TO = 1;
 
 function readValue(pbf) {
@@ -150,7 +152,7 @@ const TILES_LAYER = {
   createTile(coords, done) {
     const tile = document.createElement("div");
     const key = this._tileCoordsToKey(coords);
-    const url = `/api/v1/tiles/${coords.z}/${coords.x}/${coords.y}.mvt${query(this.options.filters)}`;
+    const url = `/api/v1/tiles/${coords.z - 1}/${coords.x}/${coords.y}.mvt${query(this.options.filters)}`;
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/vnd.mapbox-vector-tile" } })
       .then((response) => {
         if (!response.ok) throw new Error(`tuile ${response.status}`);
