@@ -64,3 +64,15 @@ def test_carte_without_leaflet_keeps_the_table(pages, live_server):
     _ready(page)
     expect(page.locator("#map-error")).to_contain_text("le tableau par quartier reste à jour")
     expect(page.locator("#counts tbody tr")).not_to_have_count(0)
+
+
+def test_carte_without_its_tiles_says_so_and_keeps_the_table(pages, live_server):
+    photos_web.make_report(live_server.settings, quartier=builders.ENCAGNANE, photo=False)
+    context = pages.context()
+    context.route(re.compile(r".*/api/v1/tiles/.*"), lambda route: route.abort())  # offline, or a proxy dropping them
+    page = context.new_page()
+    pages.sign_in(page, live_server.accounts.coordinator, "/carte")
+    _ready(page)
+    expect(page.locator("#map-error")).to_contain_text("le tableau par quartier reste exact")
+    expect(page.locator("#counts tbody tr")).not_to_have_count(0)
+    expect(page.locator("#group-map .leaflet-overlay-pane path")).not_to_have_count(0)  # the perimeters still
