@@ -129,7 +129,8 @@ def _points_only(session: Session, rows, inside, tile: Tile) -> bytes:
         rows.c.reference, rows.c.status, rows.c.category_code.label("category"), rows.c.overdue,
         _mvt_geom(tile, rows.c.mx, rows.c.my).label("geom"),
     ).where(inside).subquery("reports")
-    return bytes(session.scalar(select(func.ST_AsMVT(text("reports.*"), "reports", EXTENT, "geom")).select_from(points)))
+    layer = session.scalar(select(func.ST_AsMVT(text("reports.*"), "reports", EXTENT, "geom")).select_from(points))
+    return bytes(layer or b"")
 
 
 def _clustered(session: Session, rows, inside, tile: Tile) -> bytes:
