@@ -211,9 +211,10 @@ async function start() {
   $("#print-a4").addEventListener("click", () => printAs("A4"));
   $("#print-a3").addEventListener("click", () => printAs("A3"));
 
-  await show();
+  // The print layout first: the first view is drawn at the paper's size, and `data-ready` waits for it.
   const printed = new URLSearchParams(location.search).get("impression");
   if (printed === "A4" || printed === "A3") printAs(printed, { dialog: false });
+  await show();
 }
 
 start().catch((error) => {
