@@ -139,10 +139,11 @@ export function groupMarker(latlng, counts) {
   }
   if (counts.overdue) words.push(`dont ${counts.overdue} en retard`);
   const label = `Groupe de ${total} signalements : ${words.join(", ")}. Entrée pour zoomer.`;
+  const wide = total >= 1000;
   const icon = L.divIcon({
     className: "",
-    iconSize: [40, 40],
-    html: `<div class="cluster"><span aria-hidden="true">${total}</span></div><span class="visually-hidden">${escapeText(label)}</span>`,
+    iconSize: wide ? [52, 52] : [40, 40],
+    html: `<div class="cluster${wide ? " cluster--wide" : ""}"><span aria-hidden="true">${total}</span></div><span class="visually-hidden">${escapeText(label)}</span>`,
   });
   // The pie of statuses is set through the CSSOM: the CSP refuses style attributes in HTML.
   const create = icon.createIcon.bind(icon);
