@@ -5,12 +5,12 @@ The trigger is a deferred constraint trigger: it runs when the writing transacti
 tile read in between cannot be cached under the new version with the old data (docs: README, Carte).
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0006
 """
 from alembic import op
 
 revision = "0015"
-down_revision = "0009"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
