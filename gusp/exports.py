@@ -64,6 +64,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("due_at", "Échéance", "datetime"),
     Column("resolved_at", "Résolu le", "datetime"),
     Column("closed_at", "Clos le", "datetime"),
+    Column("handling_days", "Délai création → résolution (jours)", "float"),
     Column("overdue", "En retard"),
     Column("rejection_reason", "Motif de rejet"),
     Column("master_reference", "Doublon de"),
@@ -134,6 +135,10 @@ def _rows(result, labels: stats.Labels, now: datetime, tz: ZoneInfo) -> Iterator
             "rejection_reason": REJECTION_LABELS.get(r["rejection_reason"]) if r["rejection_reason"] else None,
             "master_reference": r["master_reference"],
             "similar_count": r["similar_count"],
+            # Days from creation to resolution, two decimals (the statistics' median and 90th percentile
+            # are taken over these, unrounded): empty while unresolved.
+            "handling_days": (round((r["resolved_at"] - r["created_at"]).total_seconds() / 86400, 2)
+                              if r["resolved_at"] else None),
             "lat": round(r["lat"], 6),
             "lon": round(r["lon"], 6),
         }
@@ -141,6 +146,14 @@ def _rows(result, labels: stats.Labels, now: datetime, tz: ZoneInfo) -> Iterator
             value = r[key]
             row[key] = value.astimezone(tz) if value else None
         yield row
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_formula_like(text: str) -> bool:
+    """A cell starting with = + - @ (or a tab or CR) is a formula to a spreadsheet: names must stay text."""
+    return text[:1] in FORMULA_STARTS
 
 
 def _fr_text(value: object, kind: str) -> str:
@@ -151,8 +164,7 @@ def _fr_text(value: object, kind: str) -> str:
     if kind == "float":
         return f"{value}".replace(".", ",")
     text = str(value)
-    # A cell starting with = + - @ is a formula to a spreadsheet: a partner's name must stay text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if is_formula_like(text) else text  # CSV has no cell types: the quote keeps it text
 
 
 def csv_chunks(records: Iterator[dict], *, chunk_rows: int = 1000) -> Iterator[bytes]:
@@ -200,12 +212,25 @@ def xlsx_bytes(records: Iterator[dict]) -> bytes:
                 cell = WriteOnlyCell(sheet, value=value.replace(tzinfo=None))  # Excel has no time zones
                 cell.number_format = "DD/MM/YYYY HH:MM"
                 line.append(cell)
+            elif isinstance(value, str):
+                line.append(xlsx_text(sheet, value))
             else:
                 line.append(value)
         sheet.append(line)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def xlsx_text(sheet, value: str):
+    """A string cell, always: openpyxl turns any string starting with "=" into a live formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    if cell.data_type == "f" or is_formula_like(value):
+        cell.data_type = "s"
+        cell.quotePrefix = True  # Excel keeps it text when the cell is edited
+    return cell
 
 
 def ods_bytes(records: Iterator[dict]) -> bytes:
@@ -247,8 +272,10 @@ def _ods_cell(value: object, kind: str, date_cell, table, text):
                                stylename=date_cell)
     elif kind in ("int", "float"):
         cell = table.TableCell(valuetype="float", value=value)
-    else:
+    else:  # a typed string cell is never a formula in ODS: no quote needed (it would show)
         cell = table.TableCell(valuetype="string")
+        cell.addElement(text.P(text=str(value)))
+        return cell
     cell.addElement(text.P(text=_fr_text(value, kind)))
     return cell
 

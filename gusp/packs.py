@@ -24,10 +24,24 @@ MAX_QUARTIERS = 20
 # The headline figures, in the order the pack prints them; the snapshot keeps them by key.
 HEADLINES: dict[str, str] = {
     "received": "Signalements reçus sur la période",
+    "received_resolved": "Reçus sur la période et résolus à ce jour",
     "resolved": "Signalements résolus sur la période",
     "open_now": "Signalements ouverts à ce jour",
     "overdue_now": "Signalements en retard à ce jour",
     "median_resolution_days": "Délai médian de résolution (jours)",
+}
+# One line under each figure: what is counted, on which date.
+DEFINITIONS: dict[str, str] = {
+    "received": "Signalements créés entre le premier et le dernier jour de la période (heure de Paris), "
+                "doublons fusionnés exclus.",
+    "received_resolved": "Parmi les reçus sur la période, ceux qui ont une date de résolution ; "
+                         "% résolus = ce nombre ÷ reçus (jamais plus de 100 %).",
+    "resolved": "Signalements dont la date de résolution tombe dans la période, quelle que soit leur date de "
+                "réception (ce n'est pas une part des reçus).",
+    "open_now": "Signalements ouverts au moment de l'édition, quelle que soit leur date de réception.",
+    "overdue_now": "Parmi les ouverts à ce jour, ceux dont l'échéance est dépassée.",
+    "median_resolution_days": "Médiane (percentile_cont 0,5) des délais création → résolution des "
+                              "signalements résolus sur la période, en jours.",
 }
 _OPEN = [s.value for s in states.OPEN]
 NOT_ASSIGNED = "Pas encore confiés à un partenaire"
@@ -36,6 +50,7 @@ NOT_ASSIGNED = "Pas encore confiés à un partenaire"
 @dataclass(frozen=True)
 class KeyFigures:
     received: int  # created in the period
+    received_resolved: int  # of those, resolved to date: "% résolus" is this ÷ received
     resolved: int  # resolved in the period (whenever created)
     open_now: int
     overdue_now: int
@@ -43,6 +58,7 @@ class KeyFigures:
     by_category: list[tuple[str, int]]  # (label, count) of those received, largest first
     by_month: list[tuple[date, int]]  # every month of the period, received
     by_quartier: list[stats.RateRow]
+    quartier_total: stats.RateRow | None = None  # the quartiers with a rate together
 
     def snapshot(self) -> dict[str, object]:
         """What the record keeps: the headline figures and the counts by category."""
@@ -114,14 +130,16 @@ def key_figures(*, session: Session, user: User, quartier_list: list[Quartier], 
     counted = {row.period_start: row.count for row in by_month.data}
     return KeyFigures(
         received=by_category.total,
+        received_resolved=sum(r.resolved for r in rates.data),
         resolved=_count(session, user, scope, tz, by="resolved_at"),
         open_now=_count(session, user, scope, tz, by="none", extra=[Report.status.in_(_OPEN)]),
         overdue_now=_count(session, user, scope, tz, by="none",
                            extra=[Report.status.in_(_OPEN), Report.due_at < at]),
         median_resolution_days=_median_days(session, user, scope, tz),
         by_category=sorted(((r.category_label or "", r.count) for r in by_category.data), key=lambda x: (-x[1], x[0])),
-        by_month=[(m, counted.get(m, 0)) for m in _months(period)],
+        by_month=[(m, counted.get(m, 0)) for m in stats.buckets(period, "month")],
         by_quartier=list(rates.data),
+        quartier_total=rates.total,
     )
 
 
@@ -134,15 +152,7 @@ def _median_days(session: Session, user: User, scope: stats.Scope, tz: ZoneInfo)
     where = stats.conditions(session=session, scope=scope, tz=tz, by="resolved_at")
     seconds = func.extract("epoch", Report.resolved_at - Report.created_at)
     values = list(session.scalars(stats.visible(user, select(seconds).where(*where))))
-    return round(statistics.median(float(v) for v in values) / 86400, 1) if values else None
-
-
-def _months(period: stats.Period) -> list[date]:
-    months, current = [], date(period.start.year, period.start.month, 1)
-    while current <= period.end:
-        months.append(current)
-        current = date(current.year + current.month // 12, current.month % 12 + 1, 1)
-    return months
+    return statistics.median(float(v) for v in values) / 86400 if values else None  # rounded where shown
 
 
 def open_reports(*, session: Session, user: User, quartier_list: list[Quartier]) -> list[Report]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, cast, func, literal_column, select, text
+from sqlalchemy import Date, case, cast, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from gusp import access, errors, states
@@ -29,6 +29,10 @@ VOLUME_DIMENSIONS = ("quartier", "category", "status", "partner", "source")
 OUTSIDE = "hors_perimetre"  # the quartier "code" of reports outside every perimeter
 OUTSIDE_LABEL = "Hors périmètre"
 UNASSIGNED_LABEL = "Sans partenaire"
+TOTAL_LABEL = "Ensemble des quartiers"
+NO_PERIMETER_NOTE = "Périmètre non chargé : aucun signalement ne peut y être rattaché, pas de taux."
+NO_POPULATION_NOTE = "Population inconnue : pas de taux."
+OUTSIDE_NOTE = "Signalements hors des périmètres : pas de population de référence, pas de taux."
 WORK_MEM = "64MB"
 
 
@@ -101,6 +105,7 @@ class Volumes:
     group_by: list[str]
     total: int
     data: list[VolumeRow]
+    periods: list[str] = field(default_factory=list)  # every period of the range, with or without reports
     comparison: Volumes | None = None
 
 
@@ -110,18 +115,19 @@ class RateRow:
     quartier_name: str
     population: int | None
     count: int
-    per_1000: float | None  # reports per 1,000 inhabitants; None without a population
-    resolved: int
+    per_1000: float | None  # reports per 1,000 inhabitants, unrounded; None without a population or perimeter
+    resolved: int  # of `count`, resolved to date (resolved_at set)
     rejected: int
-    open: int
-    share_resolved: float | None  # resolved / count, between 0 and 1
+    open: int  # of `count`, still open now
+    share_resolved: float | None  # resolved / count, unrounded, between 0 and 1: the one "% résolus"
+    note: str | None = None  # why there is no rate ("périmètre non chargé"…)
 
 
 @dataclass(frozen=True)
 class Rates:
     meta: Meta
     data: list[RateRow]
-    total: RateRow  # the quartiers with a population together (reports outside them not in the rate)
+    total: RateRow  # the quartiers that have a perimeter and a population together (reports outside them not in the rate)
     comparison: Rates | None = None
 
 
@@ -161,13 +167,21 @@ def conditions(*, session: Session, scope: Scope, tz: ZoneInfo, by: str = "creat
         where.append(_quartier_condition(session, scope.quartier))
     if scope.category:
         where.append(Report.category_code.in_(scope.category))
-    if scope.partner:
-        where.append(Report.partner_id.in_(scope.partner))
+    if scope.partner:  # the partner in charge: one only proposed by routing has not been given the report
+        where += [Report.partner_id.in_(scope.partner), Report.assigned_at.is_not(None)]
     if scope.source:
         where.append(Report.source.in_(scope.source))
     if not scope.include_duplicates:
         where.append(Report.master_report_id.is_(None))
     return where
+
+
+def partner_in_charge():
+    """The partner a report was given (assigned); NULL while routing has only proposed one.
+
+    Every partner figure uses it, as the partner's own view does (`access.visible_reports`).
+    """
+    return case((Report.assigned_at.is_not(None), Report.partner_id))
 
 
 def _quartier_condition(session: Session, codes: tuple[str, ...]):
@@ -248,7 +262,7 @@ def volumes(
         raise errors.Unprocessable("intervalle_invalide", f"Intervalles possibles : {', '.join(INTERVALS)}.",
                                    field="interval")
     columns = {"quartier": Report.quartier_id, "category": Report.category_code, "status": Report.status,
-               "partner": Report.partner_id, "source": Report.source}
+               "partner": partner_in_charge(), "source": Report.source}
     keys = [columns[d].label(d) for d in group_by]
     if interval != "none":
         keys.insert(0, cast(func.date_trunc(interval, func.timezone(tz.key, Report.created_at)), Date).label("bucket"))
@@ -261,7 +275,22 @@ def volumes(
     return Volumes(
         meta=meta(scope=scope, user=user, tz=tz, now=now, basis="Signalements créés pendant la période."),
         interval=interval, group_by=list(group_by), total=sum(r.count for r in rows), data=rows,
+        periods=[period_label(start, interval) for start in buckets(scope.period, interval)],
     )
+
+
+def buckets(period: Period, interval: str) -> list[date]:
+    """The first day of every month, quarter or year the period touches (tables list them all, even empty)."""
+    if interval == "none":
+        return []
+    step = {"month": 1, "quarter": 3, "year": 12}[interval]
+    first_month = {"month": period.start.month, "quarter": (period.start.month - 1) // 3 * 3 + 1, "year": 1}[interval]
+    current, out = date(period.start.year, first_month, 1), []
+    while current <= period.end:
+        out.append(current)
+        index = current.month - 1 + step
+        current = date(current.year + index // 12, index % 12 + 1, 1)
+    return out
 
 
 def _volume_row(row, labels: Labels, interval: str) -> VolumeRow:
@@ -315,10 +344,10 @@ def rates(*, session: Session, user: User, scope: Scope, tz: ZoneInfo, now: date
     for q in labels.quartiers.values():
         if (wanted and q.code not in wanted) or (restricted and q.id not in found):
             continue
-        data.append(_rate_row(q.code, q.nom, q.population, found.get(q.id)))
+        data.append(_rate_row(q.code, q.nom, q.population, found.get(q.id), has_perimeter=q.geom is not None))
     if None in found:
-        data.append(_rate_row(None, OUTSIDE_LABEL, None, found[None]))
-    counted = [r for r in data if r.population]
+        data.append(_rate_row(None, OUTSIDE_LABEL, None, found[None], note=OUTSIDE_NOTE))
+    counted = [r for r in data if r.per_1000 is not None]
     total = _sum_rates(counted)
     return Rates(
         meta=meta(scope=scope, user=user, tz=tz, now=now,
@@ -327,26 +356,35 @@ def rates(*, session: Session, user: User, scope: Scope, tz: ZoneInfo, now: date
     )
 
 
-def _rate_row(code: str | None, name: str, population: int | None, row) -> RateRow:
+def _rate_row(code: str | None, name: str, population: int | None, row, *, has_perimeter: bool = True,
+              note: str | None = None) -> RateRow:
+    """Unrounded figures: they are rounded once, where they are shown."""
     n = row.n if row else 0
     resolved = row.resolved if row else 0
+    if not has_perimeter:
+        note = NO_PERIMETER_NOTE  # no report can be attributed to it: a rate would read as "no problem"
+    elif not population:
+        note = note or NO_POPULATION_NOTE
+    rated = has_perimeter and bool(population)
     return RateRow(
         quartier_code=code, quartier_name=name, population=population, count=n,
-        per_1000=round(n * 1000 / population, 2) if population else None,
+        per_1000=n * 1000 / population if rated else None,
         resolved=resolved, rejected=row.rejected if row else 0, open=row.open if row else 0,
-        share_resolved=round(resolved / n, 4) if n else None,
+        share_resolved=resolved / n if n else None, note=note,
     )
 
 
-def _sum_rates(rows: list[RateRow]) -> RateRow:
+def _sum_rates(rows: list[RateRow], name: str = TOTAL_LABEL) -> RateRow:
+    """The rows together; `rows` are those that have a rate (a perimeter and a population)."""
     population = sum(r.population or 0 for r in rows)
     n = sum(r.count for r in rows)
     resolved = sum(r.resolved for r in rows)
     return RateRow(
-        quartier_code=None, quartier_name="Ensemble des quartiers", population=population or None, count=n,
-        per_1000=round(n * 1000 / population, 2) if population else None, resolved=resolved,
+        quartier_code=None, quartier_name=name, population=population or None, count=n,
+        per_1000=n * 1000 / population if population else None, resolved=resolved,
         rejected=sum(r.rejected for r in rows), open=sum(r.open for r in rows),
-        share_resolved=round(resolved / n, 4) if n else None,
+        share_resolved=resolved / n if n else None,
+        note="Quartiers ayant un périmètre et une population ; hors périmètre exclus.",
     )
 
 

@@ -4,7 +4,8 @@ Same scope and rules as `gusp.stats` (visibility, local periods, merged duplicat
 - Handling times are those of the reports *resolved* in the period (the usual meeting figure:
   "reports handled this quarter took…"), from creation and from assignment to resolution, with
   PostgreSQL's `percentile_cont` (linear interpolation). By partner, a report counts for the
-  partner it was assigned to; never assigned (resolved by the coordinators): "Sans partenaire".
+  partner it was assigned to (`stats.partner_in_charge`, as everywhere); never assigned (resolved
+  by the coordinators, or only proposed by routing): "Sans partenaire".
 - The backlog is a snapshot, now: the open reports by age since creation (under 7 days, 7–30,
   30–90, 90 and more), whatever the period.
 - Deadlines: the reports created in the period that got one (at assignment): resolved on time,
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select, tuple_
+from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from gusp import errors, states, stats
@@ -115,8 +116,7 @@ def delays(
             "regroupement_invalide", f"Regroupements possibles : {', '.join(DELAY_DIMENSIONS)}.", field="group_by"
         )
     stats.tune(session)
-    partner = case((Report.assigned_at.is_not(None), Report.partner_id))
-    columns = {"partner": partner, "category": Report.category_code, "quartier": Report.quartier_id}
+    columns = {"partner": stats.partner_in_charge(), "category": Report.category_code, "quartier": Report.quartier_id}
     keys = [columns[d].label(d) for d in group_by]
     from_creation = func.extract("epoch", Report.resolved_at - Report.created_at) / DAY
     from_assignment = func.extract("epoch", Report.resolved_at - Report.assigned_at) / DAY
@@ -158,7 +158,8 @@ def _durations(days, prefix: str) -> list:
 
 
 def _days(value) -> float | None:
-    return None if value is None else round(float(value), 2)
+    """Unrounded: figures are rounded once, where they are shown."""
+    return None if value is None else float(value)
 
 
 def _delay_row(row, labels: stats.Labels, group_by: tuple[str, ...]) -> DelayRow:
@@ -183,7 +184,7 @@ def _delay_row(row, labels: stats.Labels, group_by: tuple[str, ...]) -> DelayRow
 
 
 def _key(dimension: str):
-    return {"quartier": Report.quartier_id, "category": Report.category_code, "partner": Report.partner_id,
+    return {"quartier": Report.quartier_id, "category": Report.category_code, "partner": stats.partner_in_charge(),
             "status": Report.status}[dimension]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from datetime import date, datetime
 
 import openpyxl
@@ -149,3 +150,35 @@ def test_spreadsheets_refuse_more_rows_than_they_can_hold(session, coordinator, 
     with pytest.raises(errors.Unprocessable) as refused:
         exports.check_spreadsheet_size(session=session, user=coordinator, scope=SCOPE, tz=PARIS)
     assert refused.value.code == "export_trop_volumineux" and refused.value.details["count"] == 2
+
+
+EVIL = '=HYPERLINK("http://evil.example/x";"Cliquez")'
+
+
+def test_a_formula_in_a_name_stays_text_in_every_format(session, settings, coordinator, tmp_path):
+    """A partner named like a formula: a quoted string in CSV, a string cell (not a formula) in XLSX,
+    a plain string cell in ODS (where a quote would be shown)."""
+    evil = partner(session, EVIL)
+    report(session, settings, created=at(2024, 2, 1), status="en_cours", partner=evil, assigned=at(2024, 2, 1))
+
+    text = b"".join(exports.csv_chunks(records(session, coordinator))).decode("utf-8-sig")
+    line = dict(zip(HEADERS, list(csv.reader(io.StringIO(text), delimiter=";"))[1]))
+    assert line["Partenaire"] == "'" + EVIL
+
+    raw = exports.xlsx_bytes(records(session, coordinator))
+    book = openpyxl.load_workbook(io.BytesIO(raw))
+    cell = book["Signalements"].cell(row=2, column=HEADERS.index("Partenaire") + 1)
+    assert (cell.value, cell.data_type) == (EVIL, "s")
+    sheet_xml = zipfile.ZipFile(io.BytesIO(raw)).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml and "<f " not in sheet_xml
+
+    path = tmp_path / "evil.ods"
+    path.write_bytes(exports.ods_bytes(records(session, coordinator)))
+    assert dict(zip(HEADERS, pyexcel_ods3.get_data(str(path))["Signalements"][1]))["Partenaire"] == EVIL
+
+
+def test_the_handling_time_column_is_in_days(session, coordinator, dataset):
+    rows = list(records(session, coordinator))
+    # Created 10/01 09:05, resolved 12/01 16:45: 2 days 7 h 40 min.
+    assert rows[0]["handling_days"] == round((2 * 86400 + 7 * 3600 + 40 * 60) / 86400, 2) == 2.32
+    assert rows[1]["handling_days"] is None

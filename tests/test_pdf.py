@@ -41,6 +41,9 @@ def test_french_typography():
         f"du 1er{NBSP}janvier{NBSP}2026 au 31{NBSP}mars{NBSP}2026"
     assert typography.number(1234567) == f"1{NNBSP}234{NNBSP}567"
     assert typography.number(12.5, decimals=1) == "12,5"
+    # Rounded once, half up: 10 reports for 4,642 inhabitants are 2.154 ‰, shown 2,2 (not 2,15 → 2,1).
+    assert typography.number(10_000 / 4642, decimals=1) == "2,2"
+    assert typography.number(2.25, decimals=1) == "2,3" and typography.number(0.5) == "1"
     assert typography.percent(1, 3) == f"33{NBSP}%" and typography.percent(1, 0) == "—"
     assert typography.plural(0, "constat") == f"0{NBSP}constat"
     assert typography.plural(2, "point positif", "points positifs") == f"2{NBSP}points positifs"
@@ -170,6 +173,12 @@ def test_meeting_pack_reads_back_with_the_database_figures(session, settings, wo
     assert "Avant / après" in content
     assert world["elsewhere"].reference not in content and "Jas de Bouffan" not in content
     assert session.scalar(select(func.count()).select_from(MeetingPack)) == 1
+    # One "% résolus": of the 4 received, 1 resolved to date, on the cover and in the table alike.
+    assert "25 % des reçus sur la période sont résolus à ce jour (1 signalement)" in content
+    assert "Encagnane 4 0,9 25 % 3" in content  # 4 000 ÷ 4 642 = 0,86 → 0,9
+    # Residents' free text is not printed: a name or a phone number often slips into it.
+    for description in ("Encombrants devant", "Lampadaire éteint", "Tags sur le mur", "Nid-de-poule", "Épave"):
+        assert description not in content
 
 
 def test_the_second_pack_says_what_changed_since_the_first(session, settings, world):
@@ -212,6 +221,7 @@ def test_a_quartier_without_a_perimeter_still_gets_its_pack(session, settings):
     _, content = read(pack.pdf)
     assert "Pinette — 0 signalement (périmètre pas encore dessiné)" in content
     assert "Aucun signalement ouvert à ce jour." in content
+    assert "Pinette* 0 — — 0" in content and "* Périmètre non chargé : aucun signalement ne peut y être" in content
     assert "Période du 1er janvier 2026 au 31 mars 2026" in content
     assert pack.figures.received == 0 and pack.figures.median_resolution_days is None
     assert [m for m, _ in pack.figures.by_month] == [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]

@@ -97,13 +97,22 @@ def test_rates_per_1000_inhabitants_from_the_perimeters_populations(session, coo
 
     encagnane, jas = rows[builders.ENCAGNANE], rows[builders.JAS_DE_BOUFFAN]
     assert (encagnane.population, encagnane.count, encagnane.resolved) == (POPULATION[builders.ENCAGNANE], 5, 5)
-    assert encagnane.per_1000 == round(5000 / 4642, 2) == 1.08
+    assert encagnane.per_1000 == 5000 / 4642  # unrounded: rounded once, where it is shown
     assert encagnane.share_resolved == 1.0
-    assert (jas.count, jas.resolved, jas.open, jas.per_1000, jas.share_resolved) == (2, 1, 1, 0.29, 0.5)
+    assert (jas.count, jas.resolved, jas.open, jas.per_1000, jas.share_resolved) == (2, 1, 1, 2000 / 6900, 0.5)
     assert rows["QN01314M"].count == 0 and rows["QN01314M"].per_1000 == 0.0 and rows["QN01314M"].share_resolved is None
-    assert result.total.population == sum(POPULATION.values()) == 15930
-    assert (result.total.count, result.total.per_1000, result.total.share_resolved) == (7, 0.44, 0.8571)
 
+
+def test_a_quartier_without_perimeter_has_no_rate_and_stays_out_of_the_total(session, coordinator, quarter):
+    """Pinette (1,903 inhabitants, no perimeter): no report can be attributed to it, so no "0 pour 1 000"."""
+    result = stats.rates(session=session, user=coordinator, scope=Q1_2024, tz=PARIS, now=NOW)
+    pinette = {r.quartier_code: r for r in result.data}["VEILLE-13001-PINETTE"]
+
+    assert (pinette.population, pinette.count, pinette.per_1000) == (1903, 0, None)
+    assert "Périmètre non chargé" in pinette.note
+    assert result.total.population == sum(POPULATION.values()) - 1903 == 14027
+    assert (result.total.count, result.total.per_1000, result.total.resolved) == (7, 7000 / 14027, 6)
+    assert result.total.share_resolved == 6 / 7
 
 def test_handling_times_median_p90_mean_by_partner(session, coordinator, quarter):
     result = stats_delays.delays(session=session, user=coordinator, scope=Q1_2024, tz=PARIS, now=NOW)
@@ -112,14 +121,14 @@ def test_handling_times_median_p90_mean_by_partner(session, coordinator, quarter
     bailleur = rows["Bailleur test"]
     assert bailleur.resolved == 5
     created = bailleur.creation_to_resolution
-    assert (created.count, created.median_days, created.p90_days, created.mean_days) == (5, 3.0, 7.6, 4.0)
+    assert (created.count, created.median_days, created.p90_days, created.mean_days) == (5, 3.0, pytest.approx(7.6), 4.0)
     assigned = bailleur.assignment_to_resolution
-    assert (assigned.count, assigned.median_days, assigned.p90_days, assigned.mean_days) == (5, 2.5, 7.1, 3.5)
+    assert (assigned.count, assigned.median_days, assigned.p90_days, assigned.mean_days) == (5, 2.5, pytest.approx(7.1), 3.5)
     metropole = rows["Métropole test"].assignment_to_resolution
     assert (metropole.median_days, metropole.p90_days, metropole.mean_days) == (1.75, 1.75, 1.75)
     assert rows["Métropole test"].creation_to_resolution.median_days == 2.0
     total = result.total.creation_to_resolution  # 1, 2, 2, 3, 4, 10 days
-    assert (result.total.resolved, total.median_days, total.p90_days, total.mean_days) == (6, 2.5, 7.0, 3.67)
+    assert (result.total.resolved, total.median_days, total.p90_days, total.mean_days) == (6, 2.5, pytest.approx(7.0), pytest.approx(22 / 6))
     assert result.meta.basis.startswith("Signalements résolus")
 
 
@@ -224,3 +233,31 @@ def test_periods_previous_year_and_default():
     assert stats.default_period(date(2026, 3, 5)).start == date(2025, 4, 1)
     start, end = stats.Period(start=date(2024, 3, 31), end=date(2024, 3, 31)).bounds(PARIS)
     assert end.timestamp() - start.timestamp() == 23 * 3600  # the day summer time starts
+
+
+def test_partner_figures_count_the_partner_in_charge_not_the_one_proposed(session, settings, coordinator):
+    """4 reports handed to the partner, 2 only proposed by routing: every partner figure says 4."""
+    mine = partner(session, "Bailleur test")
+    created = at(2024, 2, 1)
+    for _ in range(4):
+        report(session, settings, created=created, status="pris_en_compte", partner=mine, assigned=created,
+               due=created + 40 * DAY)
+    for _ in range(2):
+        report(session, settings, created=created, partner=mine, due=created + 40 * DAY)  # proposed only
+
+    by_partner = volumes(session, coordinator, group_by=("partner",), interval="none")
+    assert [(r.partner_name, r.count) for r in by_partner.data] == [("Bailleur test", 4), ("Sans partenaire", 2)]
+    filtered = volumes(session, coordinator, stats.Scope(period=Q1_2024.period, partner=(mine.id,)), group_by=())
+    assert filtered.total == 4
+    backlog = stats_delays.backlog(session=session, user=coordinator, scope=Q1_2024, tz=PARIS, now=NOW,
+                                   group_by="partner")
+    assert sorted((r.label, r.open) for r in backlog.data) == [("Bailleur test", 4), ("Sans partenaire", 2)]
+    deadlines = stats_delays.deadlines(session=session, user=coordinator, scope=Q1_2024, tz=PARIS, now=NOW)
+    assert sorted((r.label, r.with_deadline) for r in deadlines.data) == [("Bailleur test", 4), ("Sans partenaire", 2)]
+
+
+def test_every_period_of_the_range_is_listed_even_without_reports(session, coordinator, quarter):
+    whole = stats.Scope(period=stats.Period(start=date(2023, 11, 15), end=date(2024, 2, 10)))
+    assert volumes(session, coordinator, whole, group_by=()).periods == ["2023-11", "2023-12", "2024-01", "2024-02"]
+    assert volumes(session, coordinator, whole, group_by=(), interval="quarter").periods == ["2023-T4", "2024-T1"]
+    assert volumes(session, coordinator, whole, group_by=(), interval="none").periods == []

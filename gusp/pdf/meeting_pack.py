@@ -97,14 +97,17 @@ def _cover(ctx: _Context, figures: packs.KeyFigures, changes: packs.Changes | No
         st.p("Chiffres clés", st.h1),
         layout.key_figure_grid([
             (st.number(figures.received), packs.HEADLINES["received"]),
+            (typography.percent(figures.received_resolved, figures.received, narrow=st.fonts.narrow_space),
+             "des reçus sur la période sont résolus à ce jour "
+             f"({typography.plural(figures.received_resolved, 'signalement', narrow=st.fonts.narrow_space)})"),
             (st.number(figures.resolved), packs.HEADLINES["resolved"]),
             (st.number(figures.open_now), packs.HEADLINES["open_now"]),
             (st.number(figures.overdue_now), packs.HEADLINES["overdue_now"]),
             ("—" if median is None else st.number(median, 1), packs.HEADLINES["median_resolution_days"]),
-            (typography.percent(figures.resolved, figures.received, narrow=st.fonts.narrow_space),
-             "Résolus rapportés aux reçus"),
         ], st=st),
-        Spacer(1, 8 * mm),
+        Spacer(1, 2 * mm),
+        *[st.p(f"{packs.HEADLINES[key]} : {definition}", st.small) for key, definition in packs.DEFINITIONS.items()],
+        Spacer(1, 6 * mm),
     ]
     return story + _changes(ctx, changes)
 
@@ -162,14 +165,37 @@ def _charts(ctx: _Context, figures: packs.KeyFigures) -> list[Flowable]:
         story.append(drawing.bar_chart(figures.by_category, width=layout.CONTENT_WIDTH, font=font))
     else:
         story.append(st.p("Aucun signalement reçu sur la période."))
-    rows = [[st.p(h, st.cell_bold) for h in ("Quartier", "Reçus", "Pour 1 000 habitants", "Résolus", "Ouverts")]]
-    for r in figures.by_quartier:
-        rows.append([st.p(r.quartier_name, st.cell), st.number(r.count),
-                     "—" if r.per_1000 is None else st.number(r.per_1000, 1),
-                     typography.percent(r.resolved, r.count, narrow=st.fonts.narrow_space), st.number(r.open)])
-    story += [Spacer(1, 6 * mm), st.p("Par quartier", st.h1),
-              layout.data_table(rows, widths=[layout.CONTENT_WIDTH * w for w in (0.4, 0.12, 0.2, 0.14, 0.14)], st=st)]
+    story += [Spacer(1, 6 * mm), st.p("Par quartier", st.h1), _quartier_table(st, figures)]
     return story
+
+
+def _quartier_table(st: layout.Styles, figures: packs.KeyFigures) -> Flowable:
+    """Every quartier of the pack, with a total row; "—" and a note where a rate cannot be given."""
+    narrow = st.fonts.narrow_space
+    headers = ("Quartier", "Reçus", "Pour 1 000 habitants", "% résolus", "Encore ouverts")
+    rows = [[st.p(h, st.cell_bold) for h in headers]]
+    notes: list[str] = []
+
+    def line(r: stats.RateRow, bold: bool = False) -> list:
+        mark = ""
+        if r.per_1000 is None and r.note:
+            notes.append(r.note)
+            mark = "*" * len(notes)
+        return [st.p(f"{r.quartier_name}{mark}", st.cell_bold if bold else st.cell), st.number(r.count),
+                "—" if r.per_1000 is None else st.number(r.per_1000, 1),
+                typography.percent(r.resolved, r.count, narrow=narrow), st.number(r.open)]
+
+    rows += [line(r) for r in figures.by_quartier]
+    total = figures.quartier_total
+    if total is not None and len(figures.by_quartier) > 1:
+        rows.append(line(total, bold=True))
+    parts: list[Flowable] = [
+        layout.data_table(rows, widths=[layout.CONTENT_WIDTH * w for w in (0.4, 0.12, 0.2, 0.14, 0.14)], st=st)]
+    parts += [st.p(f"{'*' * i} {note}", st.small) for i, note in enumerate(notes, start=1)]
+    parts.append(st.p("Reçus : créés pendant la période. Pour 1 000 habitants : reçus × 1 000 ÷ population du quartier "
+                      "(Insee), arrondi à une décimale. % résolus : part des reçus résolus à ce jour. Encore ouverts : "
+                      "parmi les reçus, ceux encore ouverts à ce jour.", st.small))
+    return KeepTogether(parts)
 
 
 def _maps(ctx: _Context) -> list[Flowable]:
@@ -226,7 +252,8 @@ def _open_by_partner(ctx: _Context) -> list[Flowable]:
 
 def _report_table(ctx: _Context, reports: list[Report]) -> Flowable:
     st = ctx.st
-    header = ["Référence", "Catégorie et description", "Reçu le", "Échéance", "Avant", "Après"]
+    # No description: residents' free text often holds a name or a phone number (exports drop it too).
+    header = ["Référence", "Catégorie", "Reçu le", "Échéance", "Avant", "Après"]
     rows: list[list] = [[st.p(h, st.cell_bold) for h in header]]
     highlight = []
     for i, report in enumerate(reports, start=1):
@@ -235,7 +262,7 @@ def _report_table(ctx: _Context, reports: list[Report]) -> Flowable:
             highlight.append(i)
         rows.append([
             st.lines([report.reference, states.STATUS_LABELS[states.ReportStatus(report.status)]]),
-            st.p(f"{report.category.label} : {_short(report.description)}", st.cell),
+            st.p(report.category.label, st.cell),
             st.p(typography.short_day(report.created_at.astimezone(ctx.tz)), st.cell),
             st.p(_deadline(report, ctx, overdue), st.cell_bold if overdue else st.cell),
             _thumb(ctx, report, "signalement"),
@@ -272,7 +299,7 @@ def _before_after(ctx: _Context) -> list[Flowable]:
         by = f" par {report.partner.name}" if report.partner else ""
         resolved = f"Résolu le {typography.day(report.resolved_at.astimezone(ctx.tz))}{by}"
         rows.append([
-            st.lines([f"{report.reference} — {report.category.label}", _short(report.description), resolved]),
+            st.lines([f"{report.reference} — {report.category.label}", resolved]),
             _thumb_big(ctx, report, "signalement"), _thumb_big(ctx, report, "apres"),
         ])
     widths = [layout.CONTENT_WIDTH * 0.4, layout.CONTENT_WIDTH * 0.3, layout.CONTENT_WIDTH * 0.3]
@@ -284,8 +311,3 @@ def _thumb_big(ctx: _Context, report: Report, kind: str) -> Flowable:
     first = next((p for p in report.photos if p.kind == kind), None)
     return layout.photo(ctx.storage, first.thumbnail_key if first else None, width=48 * mm, height=36 * mm,
                         st=ctx.st)
-
-
-def _short(text: str, limit: int = 220) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"

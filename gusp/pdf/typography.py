@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -78,8 +79,13 @@ def french(text: str, *, narrow: str = NNBSP) -> str:
 
 
 def number(value: float, *, decimals: int = 0, narrow: str = NNBSP) -> str:
-    """« 12 345 » with narrow no-break spaces; « 3,5 » with a decimal comma."""
-    formatted = f"{value:,.{decimals}f}"
+    """« 12 345 » with narrow no-break spaces; « 3,5 » with a decimal comma; halves rounded up (2,15 → 2,2).
+
+    The one rounding of a figure: the statistics hand over unrounded values.
+    """
+    exact = Decimal(repr(float(value))) if isinstance(value, float) else Decimal(value)
+    rounded = exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    formatted = f"{rounded:,.{decimals}f}"
     return formatted.replace(",", narrow).replace(".", ",")
 
 
@@ -87,7 +93,7 @@ def percent(part: int, whole: int, *, narrow: str = NNBSP) -> str:
     """« 42 % » (no-break space before the sign); an empty whole gives « — »."""
     if not whole:
         return "—"
-    return f"{number(round(100 * part / whole), narrow=narrow)}{NBSP}%"
+    return f"{number(100 * part / whole, narrow=narrow)}{NBSP}%"
 
 
 def day(value: date | datetime) -> str:

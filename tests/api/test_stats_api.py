@@ -68,7 +68,7 @@ def test_every_figure_answers_with_its_meta(client, coordinator, dataset):
         ("proprete", 2.0)]
     rates = client.get("/api/v1/stats/rates", headers=coordinator, params={**Q1, "quartier": builders.ENCAGNANE})
     assert [(r["quartier_code"], r["count"], r["per_1000"]) for r in rates.json()["data"]] == [
-        (builders.ENCAGNANE, 2, 0.43)]
+        (builders.ENCAGNANE, 2, 2000 / 4642)]
 
 
 def test_bad_parameters_are_clear_4xx(client, coordinator):
