@@ -7,7 +7,9 @@ const SVG = "http://www.w3.org/2000/svg";
 const nf = new Intl.NumberFormat("fr-FR");
 const nf1 = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
 const nf2 = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 2 });
-const pct = new Intl.NumberFormat("fr-FR", { style: "percent", maximumFractionDigits: 1 });
+// Figures come unrounded from the API and are rounded here, once, as in the PDF pack (README):
+// rates to one decimal, shares to the whole percent, days to one decimal.
+const pct = new Intl.NumberFormat("fr-FR", { style: "percent", maximumFractionDigits: 0 });
 const MONTHS = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."];
 
 const $ = (id) => document.getElementById(id);
@@ -151,25 +153,29 @@ function empty(id, message = "Aucun signalement pour ces critères.") {
   show(id, el("p", { class: "hint" }, message));
 }
 
-async function loadVolumes(interval, compare) {
-  const data = await getJson(`/api/v1/stats/volumes?${query({ group_by: "status", interval, compare })}`);
-  const totals = new Map();
-  for (const row of data.data) totals.set(row.period, { row, count: (totals.get(row.period)?.count || 0) + row.count });
+/** Every period of the range (the API lists them, with or without reports) with this year's and last year's counts. */
+function periodTable(data, interval) {
+  const counts = new Map();
+  for (const row of data.data) counts.set(row.period, (counts.get(row.period) || 0) + row.count);
   const previous = new Map();
   for (const row of data.comparison?.data || []) previous.set(row.period, (previous.get(row.period) || 0) + row.count);
-  const periods = [...totals.values()];
-  if (!periods.length) return empty("volumes");
   const shift = (p) => p.replace(/^\d{4}/, (y) => String(Number(y) - 1));
-  const labels = periods.map((p) => periodLabel(p.row, interval));
+  const periods = data.periods?.length ? data.periods : [...counts.keys()];
+  return periods.map((period) => ({ period, label: periodLabel({ period }, interval), count: counts.get(period) || 0,
+                                    before: previous.get(shift(period)) || 0 }));
+}
+
+async function loadVolumes(interval, compare) {
+  const data = await getJson(`/api/v1/stats/volumes?${query({ group_by: "status", interval, compare })}`);
+  const periods = periodTable(data, interval);
+  if (!periods.length) return empty("volumes");
+  const labels = periods.map((p) => p.label);
   const series = [{ name: "Période choisie", values: periods.map((p) => p.count), className: "s1" }];
-  if (data.comparison) series.push({ name: "Un an plus tôt", values: periods.map((p) => previous.get(shift(p.row.period)) ?? 0), className: "s2" });
+  if (data.comparison) series.push({ name: "Un an plus tôt", values: periods.map((p) => p.before), className: "s2" });
   const headers = ["Période", "Signalements", ...(data.comparison ? ["Un an plus tôt", "Évolution"] : [])];
-  const rows = periods.map((p, i) => {
-    const cells = [labels[i], nf.format(p.count)];
-    if (data.comparison) {
-      const before = previous.get(shift(p.row.period)) ?? 0;
-      cells.push(nf.format(before), before ? pct.format((p.count - before) / before) : "—");
-    }
+  const rows = periods.map((p) => {
+    const cells = [p.label, nf.format(p.count)];
+    if (data.comparison) cells.push(nf.format(p.before), p.before ? pct.format((p.count - p.before) / p.before) : "—");
     return cells;
   });
   const total = data.total;
@@ -180,36 +186,50 @@ async function loadVolumes(interval, compare) {
   $("scope-note").textContent = `${data.meta.basis} ${data.meta.duplicates}${data.meta.restriction ? ` ${data.meta.restriction}` : ""}`;
 }
 
+function notes(rows) {
+  const found = [...new Set(rows.filter((r) => r.per_1000 == null && r.note).map((r) => r.note))];
+  return found.length ? el("ul", { class: "hint notes" }, ...found.map((n, i) => el("li", {}, `${"*".repeat(i + 1)} ${n}`))) : "";
+}
+
 async function loadRates(compare) {
   const data = await getJson(`/api/v1/stats/rates?${query({ compare })}`);
-  const rows = data.data.filter((r) => r.population);
+  const rows = data.data.filter((r) => r.per_1000 != null);
   if (!data.data.length) return empty("rates");
   const previous = new Map((data.comparison?.data || []).map((r) => [r.quartier_code, r]));
   const series = [{ name: "Période choisie", values: rows.map((r) => r.per_1000), className: "s1" }];
   if (data.comparison) series.push({ name: "Un an plus tôt", values: rows.map((r) => previous.get(r.quartier_code)?.per_1000 ?? null), className: "s2" });
-  const cells = data.data.map((r) => [r.quartier_name, r.population ? nf.format(r.population) : "—", nf.format(r.count),
-    r.per_1000 == null ? "—" : nf2.format(r.per_1000), r.share_resolved == null ? "—" : pct.format(r.share_resolved)]);
+  const marked = [...new Set(data.data.filter((r) => r.per_1000 == null && r.note).map((r) => r.note))];
+  const mark = (r) => (r.per_1000 == null && r.note ? "*".repeat(marked.indexOf(r.note) + 1) : "");
+  const cells = data.data.map((r) => [`${r.quartier_name}${mark(r)}`, r.population ? nf.format(r.population) : "—", nf.format(r.count),
+    r.per_1000 == null ? "—" : nf1.format(r.per_1000), r.share_resolved == null ? "—" : pct.format(r.share_resolved)]);
   const t = data.total;
   show("rates", barChart({ title: "Signalements pour 1 000 habitants, par quartier", labels: rows.map((r) => r.quartier_name),
-                           series, format: nf2.format }),
+                           series, format: nf1.format }),
        table("Signalements par quartier, pour 1 000 habitants, et part résolue",
-             ["Quartier", "Habitants", "Signalements", "Pour 1 000 habitants", "Part résolue"], cells,
+             ["Quartier", "Habitants", "Signalements", "Pour 1 000 habitants", "% résolus"], cells,
              [t.quartier_name, t.population ? nf.format(t.population) : "—", nf.format(t.count),
-              t.per_1000 == null ? "—" : nf2.format(t.per_1000), t.share_resolved == null ? "—" : pct.format(t.share_resolved)]));
+              t.per_1000 == null ? "—" : nf1.format(t.per_1000), t.share_resolved == null ? "—" : pct.format(t.share_resolved)]),
+       notes(data.data), el("p", { class: "hint" }, `Ensemble : ${t.note || ""}`));
 }
 
 async function loadCategories(compare) {
   const data = await getJson(`/api/v1/stats/volumes?${query({ group_by: "category", interval: "none", compare })}`);
-  if (!data.data.length) return empty("categories");
-  const rows = [...data.data].sort((a, b) => b.count - a.count);
-  const previous = new Map((data.comparison?.data || []).map((r) => [r.category_code, r.count]));
+  // Every category of either column: one with reports only a year ago still has its line.
+  const byCode = new Map(data.data.map((r) => [r.category_code, { label: r.category_label, count: r.count, before: 0 }]));
+  for (const r of data.comparison?.data || []) {
+    const line = byCode.get(r.category_code) || { label: r.category_label, count: 0, before: 0 };
+    line.before = r.count;
+    byCode.set(r.category_code, line);
+  }
+  if (!byCode.size) return empty("categories");
+  const rows = [...byCode.values()].sort((a, b) => b.count - a.count || b.before - a.before);
   const series = [{ name: "Période choisie", values: rows.map((r) => r.count), className: "s1" }];
-  if (data.comparison) series.push({ name: "Un an plus tôt", values: rows.map((r) => previous.get(r.category_code) ?? 0), className: "s2" });
-  show("categories", barChart({ title: "Signalements par catégorie", labels: rows.map((r) => r.category_label), series }),
+  if (data.comparison) series.push({ name: "Un an plus tôt", values: rows.map((r) => r.before), className: "s2" });
+  show("categories", barChart({ title: "Signalements par catégorie", labels: rows.map((r) => r.label), series }),
        table("Signalements par catégorie", ["Catégorie", "Signalements", "Part", ...(data.comparison ? ["Un an plus tôt"] : [])],
-             rows.map((r) => [r.category_label, nf.format(r.count), pct.format(r.count / data.total),
-                              ...(data.comparison ? [nf.format(previous.get(r.category_code) ?? 0)] : [])]),
-             ["Total", nf.format(data.total), pct.format(1), ...(data.comparison ? [nf.format(data.comparison.total)] : [])]));
+             rows.map((r) => [r.label, nf.format(r.count), data.total ? pct.format(r.count / data.total) : "—",
+                              ...(data.comparison ? [nf.format(r.before)] : [])]),
+             ["Total", nf.format(data.total), data.total ? pct.format(1) : "—", ...(data.comparison ? [nf.format(data.comparison.total)] : [])]));
 }
 
 const days = (v) => (v == null ? "—" : `${nf1.format(v)} j`);
