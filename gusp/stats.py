@@ -32,7 +32,10 @@ UNASSIGNED_LABEL = "Sans partenaire"
 TOTAL_LABEL = "Ensemble des quartiers"
 NO_PERIMETER_NOTE = "Périmètre non chargé : aucun signalement ne peut y être rattaché, pas de taux."
 NO_POPULATION_NOTE = "Population inconnue : pas de taux."
-OUTSIDE_NOTE = "Signalements hors des périmètres : pas de population de référence, pas de taux."
+OUTSIDE_NOTE = "Signalements hors des périmètres : population de la commune non renseignée, pas de taux."
+OUTSIDE_RATE_NOTE = ("Hors périmètre (hors QPV) : population de la commune moins celle des quartiers qui ont un "
+                     "périmètre.")
+COMMUNE_LABEL = "Ensemble de la commune"
 WORK_MEM = "64MB"
 
 
@@ -128,6 +131,7 @@ class Rates:
     meta: Meta
     data: list[RateRow]
     total: RateRow  # the quartiers that have a perimeter and a population together (reports outside them not in the rate)
+    commune: RateRow | None = None  # the whole commune, when its population is set and no quartier filter applies
     comparison: Rates | None = None
 
 
@@ -325,8 +329,14 @@ def period_label(start: date, interval: str) -> str:
     return start.isoformat()
 
 
-def rates(*, session: Session, user: User, scope: Scope, tz: ZoneInfo, now: datetime) -> Rates:
-    """By quartier: reports per 1,000 inhabitants, and the share resolved, of the reports created in the period."""
+def rates(*, session: Session, user: User, scope: Scope, tz: ZoneInfo, now: datetime,
+          commune_population: int | None = None) -> Rates:
+    """By quartier: reports per 1,000 inhabitants, and the share resolved, of the reports created in the period.
+
+    With the commune's population, the reports hors périmètre get a rate too: per 1,000 of those
+    living outside every loaded perimeter (the commune less the quartiers that have one), and the
+    whole commune a row of its own (without a quartier filter).
+    """
     tune(session)
     resolved = Report.resolved_at.is_not(None)
     query = select(
@@ -345,14 +355,24 @@ def rates(*, session: Session, user: User, scope: Scope, tz: ZoneInfo, now: date
         if (wanted and q.code not in wanted) or (restricted and q.id not in found):
             continue
         data.append(_rate_row(q.code, q.nom, q.population, found.get(q.id), has_perimeter=q.geom is not None))
-    if None in found:
-        data.append(_rate_row(None, OUTSIDE_LABEL, None, found[None], note=OUTSIDE_NOTE))
     counted = [r for r in data if r.per_1000 is not None]
     total = _sum_rates(counted)
+    outside_population = None
+    if commune_population:
+        inside = sum(q.population or 0 for q in labels.quartiers.values() if q.geom is not None)
+        outside_population = max(commune_population - inside, 0) or None
+    if None in found or (outside_population and (not wanted or OUTSIDE in wanted) and not restricted):
+        data.append(_rate_row(None, OUTSIDE_LABEL, outside_population, found.get(None),
+                              note=OUTSIDE_RATE_NOTE if outside_population else OUTSIDE_NOTE))
+    commune = None
+    if commune_population and not wanted and not restricted:
+        commune = _sum_rates([*data], name=COMMUNE_LABEL)
+        commune = replace(commune, population=commune_population, per_1000=commune.count * 1000 / commune_population,
+                          note="Tous les signalements de la commune ÷ sa population (Insee).")
     return Rates(
         meta=meta(scope=scope, user=user, tz=tz, now=now,
                   basis="Signalements créés pendant la période ; population des quartiers (périmètres chargés)."),
-        data=data, total=total,
+        data=data, total=total, commune=commune,
     )
 
 

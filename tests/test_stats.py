@@ -261,3 +261,22 @@ def test_every_period_of_the_range_is_listed_even_without_reports(session, coord
     assert volumes(session, coordinator, whole, group_by=()).periods == ["2023-11", "2023-12", "2024-01", "2024-02"]
     assert volumes(session, coordinator, whole, group_by=(), interval="quarter").periods == ["2023-T4", "2024-T1"]
     assert volumes(session, coordinator, whole, group_by=(), interval="none").periods == []
+
+
+def test_the_rate_outside_the_qpv_and_of_the_whole_commune(session, settings, coordinator, quarter):
+    """147,000 inhabitants; the quartiers with a perimeter hold 14,027: 132,973 live hors périmètre
+    (Pinette's 1,903 among them, since no report can be attributed to Pinette)."""
+    outside = report(session, settings, created=at(2024, 2, 10), lat=43.5263, lon=5.4474)  # cours Mirabeau
+    assert outside.quartier_id is None
+    result = stats.rates(session=session, user=coordinator, scope=Q1_2024, tz=PARIS, now=NOW,
+                         commune_population=147_000)
+    row = {r.quartier_code: r for r in result.data}[None]
+
+    assert (row.quartier_name, row.population, row.count) == ("Hors périmètre", 147_000 - 14_027, 1)
+    assert row.per_1000 == 1000 / 132_973 and "hors QPV" in row.note
+    assert (result.total.count, result.total.population) == (7, 14_027)  # the QPV alone
+    assert (result.commune.count, result.commune.population, result.commune.per_1000) == (8, 147_000, 8000 / 147_000)
+    only_outside = stats.Scope(period=Q1_2024.period, quartier=(stats.OUTSIDE,))
+    narrowed = stats.rates(session=session, user=coordinator, scope=only_outside, tz=PARIS, now=NOW,
+                           commune_population=147_000)
+    assert [(r.quartier_code, r.count) for r in narrowed.data] == [(None, 1)] and narrowed.commune is None

@@ -51,6 +51,7 @@ class Context:
         self.session: Session = session
         self.user: User = user
         self.tz = ZoneInfo(settings.timezone)
+        self.commune_population = settings.commune_population
         self.now: datetime = session.scalar(text("SELECT now()"))
         default = stats.default_period(self.now.astimezone(self.tz).date())
         period = stats.Period(start=date_from or default.start, end=date_to or default.end)
@@ -91,9 +92,10 @@ def volumes(
 @router.get("/api/v1/stats/rates", response_model=stats.Rates, summary="Signalements pour 1 000 habitants, part résolue")
 def rates(ctx: ContextDep, compare: Compare = None) -> stats.Rates:
     """Par quartier : signalements créés pendant la période pour 1 000 habitants, et part résolue."""
-    result = stats.rates(**ctx.args())
+    population = ctx.commune_population
+    result = stats.rates(**ctx.args(), commune_population=population)
     if compare:
-        result = _with(result, stats.rates(**ctx.args(ctx.scope.previous_year())))
+        result = _with(result, stats.rates(**ctx.args(ctx.scope.previous_year()), commune_population=population))
     return result
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -119,3 +120,6 @@ class MeetingPack(Base):
     generated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     generated_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     figures: Mapped[dict] = mapped_column(JSONB, default=dict)
+    # The PDF as issued (deferred: a list of packs never loads them); NULL for packs issued before 0010.
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    title: Mapped[str | None] = mapped_column(Text)

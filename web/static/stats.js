@@ -209,7 +209,9 @@ async function loadRates(compare) {
              ["Quartier", "Habitants", "Signalements", "Pour 1 000 habitants", "% résolus"], cells,
              [t.quartier_name, t.population ? nf.format(t.population) : "—", nf.format(t.count),
               t.per_1000 == null ? "—" : nf1.format(t.per_1000), t.share_resolved == null ? "—" : pct.format(t.share_resolved)]),
-       notes(data.data), el("p", { class: "hint" }, `Ensemble : ${t.note || ""}`));
+       notes(data.data), el("p", { class: "hint" }, `${t.quartier_name} : ${t.note || ""}`),
+       data.commune ? el("p", { class: "hint", id: "commune-rate" }, `${data.commune.quartier_name} : ${nf.format(data.commune.count)} signalements, `
+         + `${nf1.format(data.commune.per_1000)} pour 1 000 habitants (${nf.format(data.commune.population)} habitants, Insee).`) : "");
 }
 
 async function loadCategories(compare) {
