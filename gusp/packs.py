@@ -8,7 +8,7 @@ recorded with its figures, so the next pack of the same quartiers can say what c
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -59,6 +59,10 @@ class KeyFigures:
     by_month: list[tuple[date, int]]  # every month of the period, received
     by_quartier: list[stats.RateRow]
     quartier_total: stats.RateRow | None = None  # the quartiers with a rate together
+    received_before: int = 0  # the same period a year earlier
+    category_before: list[int] = field(default_factory=list)  # aligned with by_category
+    month_before: list[int] = field(default_factory=list)  # aligned with by_month
+    commune: stats.RateRow | None = None  # the whole commune (pack of the whole commune)
 
     def snapshot(self) -> dict[str, object]:
         """What the record keeps: the headline figures and the counts by category."""
@@ -75,19 +79,50 @@ class Changes:
     figures: list[tuple[str, float | int | None, float | int | None]]  # (label, then, now)
 
 
-def quartiers(*, session: Session, codes: list[str]) -> list[Quartier]:
-    """The quartiers named, in name order; an unknown code is refused, naming it."""
+CITY = "ville"  # the code of a pack for the whole commune
+CITY_LABEL = "Toute la commune"
+OUTSIDE_LABEL = "Hors périmètre (commune hors QPV)"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What a pack covers: some quartiers, the whole commune, or the reports outside every perimeter."""
+
+    codes: list[str]  # as recorded: sorted quartier codes, or ["ville"], or ["hors_perimetre"]
+    quartiers: list[Quartier]  # the quartiers drawn (name order)
+    label: str
+    filter: tuple[str, ...]  # `stats.Scope.quartier`
+
+    @property
+    def kind(self) -> str:
+        return self.codes[0] if self.codes in ([CITY], [stats.OUTSIDE]) else "quartiers"
+
+    def scope(self, period: stats.Period) -> stats.Scope:
+        return stats.Scope(period=period, quartier=self.filter)
+
+
+def coverage(*, session: Session, codes: list[str]) -> Coverage:
+    """The quartiers named, `ville` or `hors_perimetre`; an unknown code is refused, naming it."""
     wanted = sorted({c.strip() for c in codes if c.strip()})
     if not wanted:
         raise errors.Unprocessable("quartier_manquant", "Choisissez au moins un quartier.", field="quartier")
+    if (CITY in wanted or stats.OUTSIDE in wanted) and len(wanted) > 1:
+        raise errors.Unprocessable("couverture_invalide", "Un dossier couvre des quartiers, toute la commune ou le "
+                                   "hors périmètre, pas un mélange.", field="quartier")
+    everything = list(session.scalars(select(Quartier).order_by(Quartier.nom)))
+    if wanted == [CITY]:
+        return Coverage(codes=wanted, quartiers=[q for q in everything if q.geom is not None], label=CITY_LABEL,
+                        filter=())
+    if wanted == [stats.OUTSIDE]:
+        return Coverage(codes=wanted, quartiers=[], label=OUTSIDE_LABEL, filter=(stats.OUTSIDE,))
     if len(wanted) > MAX_QUARTIERS:
         raise errors.Unprocessable("trop_de_quartiers", f"Un dossier couvre au plus {MAX_QUARTIERS} quartiers.",
                                    field="quartier")
-    found = list(session.scalars(select(Quartier).where(Quartier.code.in_(wanted)).order_by(Quartier.nom)))
+    found = [q for q in everything if q.code in wanted]
     unknown = sorted(set(wanted) - {q.code for q in found})
     if unknown:
         raise errors.Unprocessable("quartier_inconnu", f"Quartier inconnu : {', '.join(unknown)}.", field="quartier")
-    return found
+    return Coverage(codes=wanted, quartiers=found, label=", ".join(q.nom for q in found), filter=tuple(wanted))
 
 
 def check_period(start: date, end: date) -> stats.Period:
@@ -98,8 +133,8 @@ def check_period(start: date, end: date) -> stats.Period:
     return stats.Period(start=start, end=end)
 
 
-def require_pack(*, session: Session, user: User, quartier_list: list[Quartier]) -> None:
-    """Coordinators and admins: any quartier; an operational group: its own quartiers; nobody else.
+def require_pack(*, session: Session, user: User, covered: Coverage) -> None:
+    """Coordinators and admins: any pack; an operational group: packs of its own quartiers; nobody else.
 
     A pack lists every partner's reports, so a partner (who sees only its own) or an agent may not.
     """
@@ -107,12 +142,16 @@ def require_pack(*, session: Session, user: User, quartier_list: list[Quartier])
     if role in access.STAFF_ALL:
         return
     if role is states.Role.GROUPE:
-        mine = set(session.scalars(select(UserQuartier.quartier_id).where(UserQuartier.user_id == user.id)))
-        if all(q.id in mine for q in quartier_list):
+        if covered.kind == "quartiers" and set(covered.codes) <= _my_codes(session, user):
             return
         raise errors.Forbidden("quartier_interdit", "Vous ne pouvez éditer un dossier que pour vos quartiers.",
                                field="quartier")
     raise errors.Forbidden("interdit", "Seuls les coordinateurs et les groupes opérationnels éditent les dossiers.")
+
+
+def _my_codes(session: Session, user: User) -> set[str]:
+    return set(session.scalars(select(Quartier.code).join(UserQuartier, UserQuartier.quartier_id == Quartier.id)
+                               .where(UserQuartier.user_id == user.id)))
 
 
 def now(session: Session) -> datetime:
@@ -120,14 +159,21 @@ def now(session: Session) -> datetime:
     return session.scalar(text("SELECT clock_timestamp()"))
 
 
-def key_figures(*, session: Session, user: User, quartier_list: list[Quartier], period: stats.Period,
-                tz: ZoneInfo, at: datetime) -> KeyFigures:
-    scope = stats.Scope(period=period, quartier=tuple(q.code for q in quartier_list))
-    by_category = stats.volumes(session=session, user=user, scope=scope, tz=tz, now=at, group_by=("category",),
-                                interval="none")
-    by_month = stats.volumes(session=session, user=user, scope=scope, tz=tz, now=at, group_by=(), interval="month")
-    rates = stats.rates(session=session, user=user, scope=scope, tz=tz, now=at)
+def key_figures(*, session: Session, user: User, covered: Coverage, period: stats.Period, tz: ZoneInfo,
+                at: datetime, commune_population: int | None = None) -> KeyFigures:
+    scope = covered.scope(period)
+    before = scope.previous_year()
+    args = {"session": session, "user": user, "tz": tz, "now": at}
+    by_category = stats.volumes(**args, scope=scope, group_by=("category",), interval="none")
+    category_before = stats.volumes(**args, scope=before, group_by=("category",), interval="none")
+    by_month = stats.volumes(**args, scope=scope, group_by=(), interval="month")
+    month_before = stats.volumes(**args, scope=before, group_by=(), interval="month")
+    rates = stats.rates(**args, scope=scope, commune_population=commune_population)
     counted = {row.period_start: row.count for row in by_month.data}
+    counted_before = {row.period_start: row.count for row in month_before.data}
+    then = {r.category_label or "": r.count for r in category_before.data}
+    now_ = {r.category_label or "": r.count for r in by_category.data}
+    categories = sorted(set(now_) | set(then), key=lambda label: (-now_.get(label, 0), -then.get(label, 0), label))
     return KeyFigures(
         received=by_category.total,
         received_resolved=sum(r.resolved for r in rates.data),
@@ -136,10 +182,14 @@ def key_figures(*, session: Session, user: User, quartier_list: list[Quartier], 
         overdue_now=_count(session, user, scope, tz, by="none",
                            extra=[Report.status.in_(_OPEN), Report.due_at < at]),
         median_resolution_days=_median_days(session, user, scope, tz),
-        by_category=sorted(((r.category_label or "", r.count) for r in by_category.data), key=lambda x: (-x[1], x[0])),
+        by_category=[(label, now_.get(label, 0)) for label in categories],
         by_month=[(m, counted.get(m, 0)) for m in stats.buckets(period, "month")],
         by_quartier=list(rates.data),
         quartier_total=rates.total,
+        received_before=category_before.total,
+        category_before=[then.get(label, 0) for label in categories],
+        month_before=[counted_before.get(m, 0) for m in stats.buckets(before.period, "month")],
+        commune=rates.commune,
     )
 
 
@@ -155,9 +205,15 @@ def _median_days(session: Session, user: User, scope: stats.Scope, tz: ZoneInfo)
     return statistics.median(float(v) for v in values) / 86400 if values else None  # rounded where shown
 
 
-def open_reports(*, session: Session, user: User, quartier_list: list[Quartier]) -> list[Report]:
-    """Every open report of the quartiers, by partner (unassigned last), the most overdue first."""
-    query = (select(Report).where(Report.quartier_id.in_([q.id for q in quartier_list]), Report.status.in_(_OPEN))
+def _everywhere(session: Session, covered: Coverage, tz: ZoneInfo) -> list:
+    """The pack's quartier filter, whatever the dates (merged duplicates left out)."""
+    whole = stats.Scope(period=stats.Period(start=date.min, end=date.min), quartier=covered.filter)
+    return stats.conditions(session=session, scope=whole, tz=tz, by="none")
+
+
+def open_reports(*, session: Session, user: User, covered: Coverage, tz: ZoneInfo) -> list[Report]:
+    """Every open report of the pack, by partner (unassigned last), the most overdue first."""
+    query = (select(Report).where(*_everywhere(session, covered, tz), Report.status.in_(_OPEN))
              .order_by(Report.due_at.asc().nulls_last(), Report.created_at))
     reports = list(session.scalars(stats.visible(user, query)).unique())
     return sorted(reports, key=lambda r: (in_charge(r) is None, in_charge(r) or ""))
@@ -168,11 +224,10 @@ def in_charge(report: Report) -> str | None:
     return report.partner.name if report.partner is not None and report.assigned_at is not None else None
 
 
-def resolved_with_photos(*, session: Session, user: User, quartier_list: list[Quartier], period: stats.Period,
+def resolved_with_photos(*, session: Session, user: User, covered: Coverage, period: stats.Period,
                          tz: ZoneInfo, limit: int = 12) -> list[Report]:
     """The latest reports resolved in the period with an "after" photo: the before/after page."""
-    scope = stats.Scope(period=period, quartier=tuple(q.code for q in quartier_list))
-    where = stats.conditions(session=session, scope=scope, tz=tz, by="resolved_at")
+    where = stats.conditions(session=session, scope=covered.scope(period), tz=tz, by="resolved_at")
     has_after = text("EXISTS (SELECT 1 FROM report_photos p WHERE p.report_id = reports.id AND p.kind = 'apres')")
     query = select(Report).where(*where, has_after).order_by(Report.resolved_at.desc()).limit(limit)
     return list(session.scalars(stats.visible(user, query)).unique())
@@ -182,17 +237,15 @@ def is_overdue(report: Report, at: datetime) -> bool:
     return triage.is_overdue(report, now=at)
 
 
-def previous_pack(*, session: Session, quartier_list: list[Quartier]) -> MeetingPack | None:
-    codes = sorted(q.code for q in quartier_list)
-    query = (select(MeetingPack).where(MeetingPack.quartier_codes == codes)
+def previous_pack(*, session: Session, covered: Coverage) -> MeetingPack | None:
+    query = (select(MeetingPack).where(MeetingPack.quartier_codes == covered.codes)
              .order_by(MeetingPack.generated_at.desc(), MeetingPack.id.desc()).limit(1))
     return session.scalars(query).first()
 
 
-def changes_since(*, session: Session, user: User, quartier_list: list[Quartier], previous: MeetingPack,
-                  figures: KeyFigures) -> Changes:
-    ids = [q.id for q in quartier_list]
-    base = [Report.quartier_id.in_(ids), Report.master_report_id.is_(None)]
+def changes_since(*, session: Session, user: User, covered: Coverage, previous: MeetingPack,
+                  figures: KeyFigures, tz: ZoneInfo) -> Changes:
+    base = _everywhere(session, covered, tz)
     new_reports = session.scalar(stats.visible(user, select(func.count()).select_from(Report).where(
         *base, Report.created_at > previous.generated_at)))
     resolved = session.scalar(stats.visible(user, select(func.count()).select_from(Report).where(
@@ -203,12 +256,55 @@ def changes_since(*, session: Session, user: User, quartier_list: list[Quartier]
     return Changes(previous=previous, new_reports=new_reports, resolved=resolved, figures=rows)
 
 
-def record(*, session: Session, user: User, quartier_list: list[Quartier], period: stats.Period,
-           figures: KeyFigures, at: datetime) -> MeetingPack:
+def record(*, session: Session, user: User, covered: Coverage, period: stats.Period, figures: KeyFigures,
+           at: datetime, pdf: bytes | None = None, title: str | None = None) -> MeetingPack:
     pack = MeetingPack(
-        quartier_codes=sorted(q.code for q in quartier_list), period_start=period.start, period_end=period.end,
-        generated_at=at, generated_by_user_id=user.id, figures=figures.snapshot(),
+        quartier_codes=covered.codes, period_start=period.start, period_end=period.end, generated_at=at,
+        generated_by_user_id=user.id, figures=figures.snapshot(), pdf=pdf, title=title,
     )
     session.add(pack)
     session.flush()
     return pack
+
+
+@dataclass(frozen=True)
+class Issued:
+    pack: MeetingPack
+    has_pdf: bool
+    by: str | None  # who issued it
+
+
+def issued(*, session: Session, user: User, limit: int = 200) -> list[Issued]:
+    """The packs issued, newest first: all for coordinators and admins, a group's own quartiers' for a group."""
+    role = access.role(user)
+    if role not in access.STAFF_ALL and role is not states.Role.GROUPE:
+        raise errors.Forbidden("interdit", "Seuls les coordinateurs et les groupes opérationnels voient les dossiers.")
+    query = (select(MeetingPack, MeetingPack.pdf.is_not(None), User.full_name)
+             .outerjoin(User, User.id == MeetingPack.generated_by_user_id)
+             .order_by(MeetingPack.generated_at.desc(), MeetingPack.id.desc()).limit(limit))
+    rows = [Issued(pack=p, has_pdf=has, by=by) for p, has, by in session.execute(query)]
+    if role is states.Role.GROUPE:
+        mine = _my_codes(session, user)
+        rows = [r for r in rows if set(r.pack.quartier_codes) <= mine]
+    return rows
+
+
+def pdf_of(*, session: Session, pack: MeetingPack) -> bytes:
+    pdf = session.scalar(select(MeetingPack.pdf).where(MeetingPack.id == pack.id))
+    if pdf is None:
+        raise errors.NotFound("dossier_sans_pdf", "Ce dossier a été édité avant la conservation des PDF : "
+                                                  "éditez-le à nouveau.")
+    return pdf
+
+
+def one(*, session: Session, user: User, pack_id: int) -> MeetingPack:
+    """A pack issued, if this user may read it (404 otherwise, as if it did not exist)."""
+    found = session.get(MeetingPack, pack_id)
+    role = access.role(user)
+    if found is not None and role is states.Role.GROUPE and set(found.quartier_codes) <= _my_codes(session, user):
+        return found
+    if found is not None and role in access.STAFF_ALL:
+        return found
+    if role not in access.STAFF_ALL and role is not states.Role.GROUPE:
+        raise errors.Forbidden("interdit", "Seuls les coordinateurs et les groupes opérationnels voient les dossiers.")
+    raise errors.NotFound("dossier_inconnu", "Dossier de séance introuvable.")

@@ -149,8 +149,8 @@ def _legend(drawing: Drawing, legend: Sequence[tuple[colors.Color, str]], *, fon
         x += 20 + pdfmetrics.stringWidth(label, font, 7)
 
 
-def bar_chart(items: Sequence[tuple[str, int]], *, width: float, font: str, colour: colors.Color = BAR_COLOUR,
-              row_height: float = 13) -> Drawing:
+def bar_chart(items: Sequence[tuple[str, float]], *, width: float, font: str, colour: colors.Color = BAR_COLOUR,
+              row_height: float = 13, decimals: int = 0) -> Drawing:
     """Horizontal bars, one per (label, value), each labelled with its value: for categories, partners."""
     label_w = min(width * 0.42, max((pdfmetrics.stringWidth(label, font, 7.5) for label, _ in items), default=0) + 6)
     height = max(row_height * len(items), row_height) + 4
@@ -164,7 +164,8 @@ def bar_chart(items: Sequence[tuple[str, int]], *, width: float, font: str, colo
         bar = bar_space * value / top
         if bar > 0:
             drawing.add(Rect(label_w, y + 1, bar, row_height - 4, fillColor=colour, strokeColor=None))
-        drawing.add(String(label_w + bar + 3, y + 3, typography.number(value), fontName=font, fontSize=7.5,
+        drawing.add(String(label_w + bar + 3, y + 3, typography.number(value, decimals=decimals), fontName=font,
+                           fontSize=7.5,
                            fillColor=TEXT_COLOUR))
     return drawing
 

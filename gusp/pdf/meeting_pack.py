@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from gusp import packs, states, stats
 from gusp.config import Settings
-from gusp.models import Quartier, Report, User
+from gusp.models import Report, User
 from gusp.models.diagnostics import MeetingPack
-from gusp.pdf import drawing, layout, mapdata, typography
+from gusp.pdf import drawing, layout, mapdata, pack_tables, typography
 from gusp.storage import PhotoStorage
 
 _THUMB = 16 * mm
@@ -47,7 +47,7 @@ class _Context:
     session: Session
     storage: PhotoStorage
     user: User
-    quartiers: list[Quartier]
+    covered: packs.Coverage
     period: stats.Period
     tz: ZoneInfo
     at: datetime
@@ -56,38 +56,44 @@ class _Context:
 
 def generate(*, session: Session, settings: Settings, storage: PhotoStorage, user: User, quartier_codes: list[str],
              start: date, end: date) -> Pack:
-    """Check, compute, draw, then record the pack; any refusal comes before anything is written."""
-    quartier_list = packs.quartiers(session=session, codes=quartier_codes)
+    """Check, compute, draw, then record the pack with its PDF; any refusal comes before anything is written."""
+    covered = packs.coverage(session=session, codes=quartier_codes)
     period = packs.check_period(start, end)
-    packs.require_pack(session=session, user=user, quartier_list=quartier_list)
+    packs.require_pack(session=session, user=user, covered=covered)
     tz = ZoneInfo(settings.timezone)
     at = packs.now(session)
-    figures = packs.key_figures(session=session, user=user, quartier_list=quartier_list, period=period, tz=tz, at=at)
-    previous = packs.previous_pack(session=session, quartier_list=quartier_list)
-    changes = (packs.changes_since(session=session, user=user, quartier_list=quartier_list, previous=previous,
-                                   figures=figures) if previous else None)
-    ctx = _Context(session=session, storage=storage, user=user, quartiers=quartier_list, period=period, tz=tz, at=at,
+    figures = packs.key_figures(session=session, user=user, covered=covered, period=period, tz=tz, at=at,
+                                commune_population=settings.commune_population)
+    previous = packs.previous_pack(session=session, covered=covered)
+    changes = (packs.changes_since(session=session, user=user, covered=covered, previous=previous,
+                                   figures=figures, tz=tz) if previous else None)
+    ctx = _Context(session=session, storage=storage, user=user, covered=covered, period=period, tz=tz, at=at,
                    st=layout.styles())
-    names = ", ".join(q.nom for q in quartier_list)
-    story = [*_cover(ctx, figures, changes), PageBreak(), *_charts(ctx, figures), *_maps(ctx),
-             *_open_by_partner(ctx), *_before_after(ctx)]
-    pdf = layout.render(story, title=f"Dossier de séance — {names}", st=ctx.st,
-                        footer=f"GUSP — dossier de séance — {names} — {typography.period(period.start, period.end)}")
-    record = packs.record(session=session, user=user, quartier_list=quartier_list, period=period, figures=figures,
-                          at=at)
+    ask = pack_tables.Ask(session=session, user=user, scope=covered.scope(period), tz=tz, at=at)
+    st = ctx.st
+    story = [*_cover(ctx, figures), PageBreak(), *_changes(ctx, changes), PageBreak(),
+             *pack_tables.months(st, figures), *pack_tables.categories(st, figures), CondPageBreak(60 * mm),
+             pack_tables.quartiers(st, figures), *pack_tables.delays(st, ask), *pack_tables.deadlines(st, ask),
+             *pack_tables.backlog(st, ask), *pack_tables.hotspots(st, ask), *_maps(ctx), *_open_by_partner(ctx),
+             *_before_after(ctx)]
+    title = f"Dossier de séance — {covered.label}"
+    pdf = layout.render(story, title=title, st=ctx.st,
+                        footer=f"GUSP — dossier de séance — {covered.label} — "
+                               f"{typography.period(period.start, period.end)}")
+    record = packs.record(session=session, user=user, covered=covered, period=period, figures=figures, at=at,
+                          pdf=pdf, title=f"{title} — {typography.period(period.start, period.end)}")
     return Pack(pdf=pdf, record=record, figures=figures, changes=changes)
 
 
-def _cover(ctx: _Context, figures: packs.KeyFigures, changes: packs.Changes | None) -> list[Flowable]:
+def _cover(ctx: _Context, figures: packs.KeyFigures) -> list[Flowable]:
     st = ctx.st
-    names = ", ".join(q.nom for q in ctx.quartiers)
     local = ctx.at.astimezone(ctx.tz)
     median = figures.median_resolution_days
     story: list[Flowable] = [
         Spacer(1, 20 * mm),
         st.p("Dossier de séance", st.title),
         Spacer(1, 4 * mm),
-        st.p(f"{'Quartier' if len(ctx.quartiers) == 1 else 'Quartiers'} : {names}", st.subtitle),
+        st.p(_coverage_line(ctx.covered), st.subtitle),
         st.p(f"Période {typography.period(ctx.period.start, ctx.period.end)}", st.subtitle),
         Spacer(1, 3 * mm),
         st.p(f"Édité le {typography.day_time(local)} par {ctx.user.full_name}.", st.small),
@@ -109,7 +115,13 @@ def _cover(ctx: _Context, figures: packs.KeyFigures, changes: packs.Changes | No
         *[st.p(f"{packs.HEADLINES[key]} : {definition}", st.small) for key, definition in packs.DEFINITIONS.items()],
         Spacer(1, 6 * mm),
     ]
-    return story + _changes(ctx, changes)
+    return story
+
+
+def _coverage_line(covered: packs.Coverage) -> str:
+    if covered.kind != "quartiers":
+        return covered.label
+    return f"{'Quartier' if len(covered.quartiers) == 1 else 'Quartiers'} : {covered.label}"
 
 
 def _changes(ctx: _Context, changes: packs.Changes | None) -> list[Flowable]:
@@ -152,52 +164,6 @@ def _trend(then: float | None, now: float | None, narrow: str) -> str:
     return f"{arrow} ({'+' if now > then else '−'}{typography.number(abs(now - then), decimals=decimals, narrow=narrow)})"
 
 
-def _charts(ctx: _Context, figures: packs.KeyFigures) -> list[Flowable]:
-    st, font = ctx.st, ctx.st.fonts.regular
-    months = [(typography.month(m), n) for m, n in figures.by_month]
-    story: list[Flowable] = [
-        st.p("Signalements reçus par mois", st.h1),
-        drawing.column_chart(months, width=layout.CONTENT_WIDTH, height=55 * mm, font=font),
-        Spacer(1, 6 * mm),
-        st.p("Signalements reçus par catégorie", st.h1),
-    ]
-    if figures.by_category:
-        story.append(drawing.bar_chart(figures.by_category, width=layout.CONTENT_WIDTH, font=font))
-    else:
-        story.append(st.p("Aucun signalement reçu sur la période."))
-    story += [Spacer(1, 6 * mm), st.p("Par quartier", st.h1), _quartier_table(st, figures)]
-    return story
-
-
-def _quartier_table(st: layout.Styles, figures: packs.KeyFigures) -> Flowable:
-    """Every quartier of the pack, with a total row; "—" and a note where a rate cannot be given."""
-    narrow = st.fonts.narrow_space
-    headers = ("Quartier", "Reçus", "Pour 1 000 habitants", "% résolus", "Encore ouverts")
-    rows = [[st.p(h, st.cell_bold) for h in headers]]
-    notes: list[str] = []
-
-    def line(r: stats.RateRow, bold: bool = False) -> list:
-        mark = ""
-        if r.per_1000 is None and r.note:
-            notes.append(r.note)
-            mark = "*" * len(notes)
-        return [st.p(f"{r.quartier_name}{mark}", st.cell_bold if bold else st.cell), st.number(r.count),
-                "—" if r.per_1000 is None else st.number(r.per_1000, 1),
-                typography.percent(r.resolved, r.count, narrow=narrow), st.number(r.open)]
-
-    rows += [line(r) for r in figures.by_quartier]
-    total = figures.quartier_total
-    if total is not None and len(figures.by_quartier) > 1:
-        rows.append(line(total, bold=True))
-    parts: list[Flowable] = [
-        layout.data_table(rows, widths=[layout.CONTENT_WIDTH * w for w in (0.4, 0.12, 0.2, 0.14, 0.14)], st=st)]
-    parts += [st.p(f"{'*' * i} {note}", st.small) for i, note in enumerate(notes, start=1)]
-    parts.append(st.p("Reçus : créés pendant la période. Pour 1 000 habitants : reçus × 1 000 ÷ population du quartier "
-                      "(Insee), arrondi à une décimale. % résolus : part des reçus résolus à ce jour. Encore ouverts : "
-                      "parmi les reçus, ceux encore ouverts à ce jour.", st.small))
-    return KeepTogether(parts)
-
-
 def _maps(ctx: _Context) -> list[Flowable]:
     st = ctx.st
     story: list[Flowable] = [
@@ -206,8 +172,10 @@ def _maps(ctx: _Context) -> list[Flowable]:
              "signalement, de la couleur de son statut à ce jour.", st.small),
         Spacer(1, 2 * mm),
     ]
-    height = 105 * mm if len(ctx.quartiers) > 1 else 170 * mm
-    for quartier in ctx.quartiers:
+    if not ctx.covered.quartiers:
+        return story + [st.p("Signalements hors de tout périmètre : pas de carte de quartier.")]
+    height = 105 * mm if len(ctx.covered.quartiers) > 1 else 170 * mm
+    for quartier in ctx.covered.quartiers:
         scope = stats.Scope(period=ctx.period, quartier=(quartier.code,))
         where = stats.conditions(session=ctx.session, scope=scope, tz=ctx.tz)
         rows = ctx.session.execute(stats.visible(ctx.user, select(Report.id, Report.status).where(*where))).all()
@@ -232,7 +200,7 @@ def _maps(ctx: _Context) -> list[Flowable]:
 def _open_by_partner(ctx: _Context) -> list[Flowable]:
     st = ctx.st
     narrow = st.fonts.narrow_space
-    reports = packs.open_reports(session=ctx.session, user=ctx.user, quartier_list=ctx.quartiers)
+    reports = packs.open_reports(session=ctx.session, user=ctx.user, covered=ctx.covered, tz=ctx.tz)
     story: list[Flowable] = [PageBreak(), st.p("Signalements ouverts et en retard, par partenaire", st.h1)]
     if not reports:
         return story + [st.p("Aucun signalement ouvert à ce jour.")]
@@ -290,7 +258,7 @@ def _thumb(ctx: _Context, report: Report, kind: str) -> Flowable:
 
 def _before_after(ctx: _Context) -> list[Flowable]:
     st = ctx.st
-    reports = packs.resolved_with_photos(session=ctx.session, user=ctx.user, quartier_list=ctx.quartiers,
+    reports = packs.resolved_with_photos(session=ctx.session, user=ctx.user, covered=ctx.covered,
                                          period=ctx.period, tz=ctx.tz)
     if not reports:
         return []

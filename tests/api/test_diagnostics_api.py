@@ -14,7 +14,15 @@ from gusp.models.diagnostics import DiagnosticFinding, MeetingPack
 from tests import builders, builders_routing
 
 URL = "/api/v1/diagnostics"
-PACK = "/api/v1/packs/dossier.pdf"
+PACK = "/api/v1/packs"
+
+
+def issue(client, params: dict, headers: dict | None = None):
+    """POST a pack request: `quartier` as a list, like the staff page sends it."""
+    body = dict(params)
+    if "quartier" in body:
+        body["quartier"] = body["quartier"] if isinstance(body["quartier"], list) else [body["quartier"]]
+    return client.post(PACK, json=body, headers=headers or {})
 
 
 @pytest.fixture
@@ -141,18 +149,28 @@ def test_meeting_packs_by_role(client, session, settings, world):
     builders.make_report(session, settings, description="Dépôt sauvage")
     params = {"quartier": builders.ENCAGNANE, "from": "2026-01-01", "to": "2026-12-31"}
 
-    answer = client.get(PACK, params=params, headers=world["coordinateur"])
-    assert answer.status_code == 200, answer.text
-    assert answer.headers["content-type"] == "application/pdf"
-    reader = pypdf.PdfReader(io.BytesIO(answer.content))
+    answer = issue(client, params, world["coordinateur"])
+    assert answer.status_code == 201, answer.text
+    issued = answer.json()
+    assert answer.headers["location"] == issued["url"] == f"/api/v1/packs/{issued['id']}.pdf"
+    pdf = client.get(issued["url"], headers=world["coordinateur"])
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    reader = pypdf.PdfReader(io.BytesIO(pdf.content))
     assert "Encagnane" in reader.pages[0].extract_text() and len(reader.pages) >= 3
-    assert client.get(PACK, params=params, headers=world["group"]).status_code == 200  # its own quartier
+    assert client.get(issued["url"], headers=world["coordinateur"]).content == pdf.content  # the same, as issued
+    assert issue(client, params, world["group"]).status_code == 201  # its own quartier
     mixed = {**params, "quartier": [builders.ENCAGNANE, builders.JAS_DE_BOUFFAN]}
-    assert client.get(PACK, params=mixed, headers=world["group"]).json()["code"] == "quartier_interdit"
+    assert issue(client, mixed, world["group"]).json()["code"] == "quartier_interdit"
+    assert issue(client, {**params, "quartier": "ville"}, world["group"]).json()["code"] == "quartier_interdit"
     for who in ("agent", "invited"):
-        assert client.get(PACK, params=params, headers=world[who]).status_code == 403
-    assert client.get(PACK, params=params).status_code == 401
+        assert issue(client, params, world[who]).status_code == 403
+        assert client.get(issued["url"], headers=world[who]).status_code == 403
+    assert issue(client, params).status_code == 401
     assert session.scalar(select(func.count()).select_from(MeetingPack)) == 2
+    listed = client.get(PACK, headers=world["coordinateur"]).json()
+    assert listed["count"] == 2 and [p["quartier_codes"] for p in listed["data"]] == [[builders.ENCAGNANE]] * 2
+    assert listed["data"][1]["id"] == issued["id"] and listed["data"][1]["has_pdf"] is True
+    assert client.get("/api/v1/packs/999999.pdf", headers=world["coordinateur"]).status_code == 404
 
 
 @pytest.mark.parametrize(("params", "code"), [
@@ -164,6 +182,6 @@ def test_meeting_packs_by_role(client, session, settings, world):
     ({"quartier": " ", "from": "2026-01-01", "to": "2026-03-31"}, "quartier_manquant"),
 ])
 def test_a_bad_pack_request_records_nothing(client, session, world, params, code):
-    answer = client.get(PACK, params=params, headers=world["coordinateur"])
+    answer = issue(client, params, world["coordinateur"])
     assert answer.status_code == 422 and answer.json()["code"] == code, answer.text
     assert session.scalar(select(func.count()).select_from(MeetingPack)) == 0
