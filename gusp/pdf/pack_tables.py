@@ -160,7 +160,7 @@ def delays(st: layout.Styles, ask: Ask) -> list[Flowable]:
     rows += [line(r.partner_name or "", r) for r in result.data]
     rows.append(line("Ensemble", result.total, bold=True))
     return story + [Spacer(1, 2 * mm), st.p("Graphique : médiane création → résolution, en jours.", st.small),
-                    layout.data_table(rows, widths=_widths(0.28, 0.1, 0.15, 0.1, 0.1, 0.17, 0.1), st=st),
+                    layout.data_table(rows, widths=_widths(0.25, 0.1, 0.16, 0.09, 0.12, 0.19, 0.09), st=st),
                     _definition(st, "delays")]
 
 
@@ -216,6 +216,8 @@ def hotspots(st: layout.Styles, ask: Ask) -> list[Flowable]:
         rows.append([st.p(h.category_label, st.cell), st.number(h.count), st.p(h.quartier_name, st.cell),
                      st.number(h.radius_m), typography.short_day(h.first_at), typography.short_day(h.last_at)])
     shown = typography.plural(result.count, "point chaud", "points chauds", narrow=st.fonts.narrow_space)
-    return story + [st.p(f"{shown} ; les {len(result.data)} plus importants :", st.small),
-                    layout.data_table(rows, widths=_widths(0.3, 0.14, 0.22, 0.1, 0.12, 0.12), st=st),
+    if result.count > len(result.data):
+        shown += f" ; les {len(result.data)} plus importants"
+    return story + [st.p(f"{shown} :", st.small),
+                    layout.data_table(rows, widths=_widths(0.28, 0.16, 0.22, 0.1, 0.12, 0.12), st=st),
                     _definition(st, "hotspots")]
