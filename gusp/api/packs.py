@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from gusp import db, packs, schemas
@@ -50,7 +50,8 @@ def _read(pack: MeetingPack, by: str | None, has_pdf: bool) -> PackRead:
                     url=f"/api/v1/packs/{pack.id}.pdf" if has_pdf else None)
 
 
-@router.post("", status_code=201, response_model=PackRead, responses=_ERRORS, summary="Éditer un dossier de séance")
+@router.post("", status_code=201, response_model=PackRead, responses=_ERRORS, summary="Éditer un dossier de séance",
+             dependencies=[Depends(auth_deps.csrf_protected)])
 def issue(
     body: PackCreate,
     response: Response,

@@ -73,6 +73,12 @@ def group_map_page() -> FileResponse:
     return _page("carte.html")
 
 
+@router.get("/dossiers")
+def packs_page() -> FileResponse:
+    """Meeting packs: issue one, download those already issued (staff; the data comes from the API)."""
+    return _page("dossiers.html")
+
+
 @router.get("/docs")
 def api_docs_page() -> FileResponse:
     """Swagger UI over /openapi.json, its assets self-hosted from npm (no CDN); there is no /redoc."""

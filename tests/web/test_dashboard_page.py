@@ -53,3 +53,24 @@ def test_every_month_is_listed_and_last_year_adds_up(pages, live_server):
     assert rates["Encagnane"][3] == "0,9"  # 4 000 ÷ 4 642 = 0,86
     expect(page.locator("#rates .notes")).to_contain_text("* Périmètre non chargé")
     pages.check_accessibility(page, "statistiques")
+
+
+def test_a_pack_is_issued_once_then_listed_and_downloaded(pages, live_server):
+    page = pages.context().new_page()
+    pages.sign_in(page, live_server.accounts.coordinator, "/dossiers")
+    page.goto("/dossiers")
+    expect(page.locator("body[data-ready=true]")).to_be_attached()
+    page.get_by_label("Couverture").select_option(label="Encagnane")
+    page.locator("#p-from").fill("2019-01-01")
+    page.locator("#p-to").fill("2019-03-31")
+    page.get_by_role("button", name="Éditer le dossier").click()
+    link = page.locator("#status a")
+    expect(link).to_have_text("télécharger le PDF")
+    url = link.get_attribute("href")
+    row = page.locator("#packs tbody tr").first
+    expect(row).to_contain_text("Encagnane")
+    expect(row).to_contain_text("du 01/01/2019 au 31/03/2019")
+    download = page.request.get(url)
+    assert download.status == 200 and download.headers["content-type"] == "application/pdf"
+    assert download.body().startswith(b"%PDF")
+    pages.check_accessibility(page, "dossiers")
