@@ -1,8 +1,10 @@
-"""The meeting pack (dossier de séance) of one or several quartiers over a period, as an A4 PDF.
+"""The meeting pack (dossier de séance) of quartiers, the whole commune or hors périmètre over a
+period, as an A4 PDF.
 
-Cover and key figures, what changed since the previous pack, charts, a map per quartier, the
-open and overdue reports by partner with their photos, and before/after photos of resolved ones.
-The pack is recorded (with its figures) in the same transaction: no PDF, no record.
+Cover and key figures (each with its definition), what changed since the previous pack, the
+figures pages (`pack_tables`), a map per quartier, the open and overdue reports by partner with
+their photos, and before/after photos of resolved ones. The pack is recorded with its figures and
+its PDF in the same transaction: no PDF, no record.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from gusp.config import Settings
 from gusp.models import Report, User
 from gusp.models.diagnostics import MeetingPack
 from gusp.pdf import drawing, layout, mapdata, pack_tables, typography
+from gusp.public import redact
 from gusp.storage import PhotoStorage
 
 _THUMB = 16 * mm
@@ -220,8 +223,7 @@ def _open_by_partner(ctx: _Context) -> list[Flowable]:
 
 def _report_table(ctx: _Context, reports: list[Report]) -> Flowable:
     st = ctx.st
-    # No description: residents' free text often holds a name or a phone number (exports drop it too).
-    header = ["Référence", "Catégorie", "Reçu le", "Échéance", "Avant", "Après"]
+    header = ["Référence", "Catégorie et description", "Reçu le", "Échéance", "Avant", "Après"]
     rows: list[list] = [[st.p(h, st.cell_bold) for h in header]]
     highlight = []
     for i, report in enumerate(reports, start=1):
@@ -230,7 +232,7 @@ def _report_table(ctx: _Context, reports: list[Report]) -> Flowable:
             highlight.append(i)
         rows.append([
             st.lines([report.reference, states.STATUS_LABELS[states.ReportStatus(report.status)]]),
-            st.p(report.category.label, st.cell),
+            st.p(f"{report.category.label} : {public_text(report.description)}", st.cell),
             st.p(typography.short_day(report.created_at.astimezone(ctx.tz)), st.cell),
             st.p(_deadline(report, ctx, overdue), st.cell_bold if overdue else st.cell),
             _thumb(ctx, report, "signalement"),
@@ -267,7 +269,7 @@ def _before_after(ctx: _Context) -> list[Flowable]:
         by = f" par {report.partner.name}" if report.partner else ""
         resolved = f"Résolu le {typography.day(report.resolved_at.astimezone(ctx.tz))}{by}"
         rows.append([
-            st.lines([f"{report.reference} — {report.category.label}", resolved]),
+            st.lines([f"{report.reference} — {report.category.label}", public_text(report.description), resolved]),
             _thumb_big(ctx, report, "signalement"), _thumb_big(ctx, report, "apres"),
         ])
     widths = [layout.CONTENT_WIDTH * 0.4, layout.CONTENT_WIDTH * 0.3, layout.CONTENT_WIDTH * 0.3]
@@ -279,3 +281,12 @@ def _thumb_big(ctx: _Context, report: Report, kind: str) -> Flowable:
     first = next((p for p in report.photos if p.kind == kind), None)
     return layout.photo(ctx.storage, first.thumbnail_key if first else None, width=48 * mm, height=36 * mm,
                         st=ctx.st)
+
+
+def public_text(text: str | None, limit: int = 220) -> str:
+    """The description as the public site shows it (phone numbers and e-mails masked), shortened.
+
+    Never verbatim: residents write "appelez Mme … au 06 …" in it.
+    """
+    text = " ".join(redact.redact_text(text or "").split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
