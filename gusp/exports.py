@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -188,8 +188,9 @@ def _take(buffer: io.StringIO, *, bom: bool) -> bytes:
     return (("\ufeff" if bom else "") + text).encode("utf-8")
 
 
-def xlsx_bytes(records: Iterator[dict]) -> bytes:
-    """One sheet « Signalements », header row frozen, dates as date cells shown dd/mm/yyyy hh:mm."""
+def xlsx_bytes(records: Iterator[dict], extra_sheets: Callable | None = None) -> bytes:
+    """A sheet « Signalements », header row frozen, dates as date cells shown dd/mm/yyyy hh:mm;
+    `extra_sheets(book)` adds more (the summary and per-quartier sheets, `exports_tables`)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -217,6 +218,8 @@ def xlsx_bytes(records: Iterator[dict]) -> bytes:
             else:
                 line.append(value)
         sheet.append(line)
+    if extra_sheets is not None:
+        extra_sheets(book)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -233,8 +236,9 @@ def xlsx_text(sheet, value: str):
     return cell
 
 
-def ods_bytes(records: Iterator[dict]) -> bytes:
-    """OpenDocument spreadsheet (odfpy): typed cells, a date style dd/mm/yyyy hh:mm."""
+def ods_bytes(records: Iterator[dict], extra_sheets: Callable | None = None) -> bytes:
+    """OpenDocument spreadsheet (odfpy): typed cells, a date style dd/mm/yyyy hh:mm; `extra_sheets(doc)`
+    adds more sheets after « Signalements »."""
     from odf import number, style, table, text
     from odf.opendocument import OpenDocumentSpreadsheet
 
@@ -259,6 +263,8 @@ def ods_bytes(records: Iterator[dict]) -> bytes:
             line.addElement(_ods_cell(record[c.key], c.kind, date_cell, table, text))
         sheet.addElement(line)
     doc.spreadsheet.addElement(sheet)
+    if extra_sheets is not None:
+        extra_sheets(doc)
     out = io.BytesIO()
     doc.write(out)
     return out.getvalue()

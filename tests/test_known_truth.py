@@ -19,6 +19,8 @@ import csv
 import io
 from datetime import date, timedelta
 
+import openpyxl
+import pyexcel_ods3
 import pypdf
 import pytest
 
@@ -155,3 +157,44 @@ def test_packs_for_the_whole_commune_and_outside_the_qpv(session, settings, trut
     content = _pdf_text(outside.pdf)
     assert "Hors périmètre (commune hors QPV)" in content and "1 Signalements reçus sur la période" in content
     assert "pas de carte de quartier" in content
+
+
+def test_the_dashboard_tables_as_csv_and_spreadsheet_sheets(client, session, truth, tmp_path):
+    headers = builders.staff(session, "coordinateur")[1]
+    period = {k: v for k, v in Q1.items() if k != "quartier"}
+
+    def table(key: str, params=Q1) -> list[list[str]]:
+        answer = client.get(f"/api/v1/exports/tables/{key}.csv", headers=headers, params=params)
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv"), answer.text
+        assert answer.content.startswith(b"\xef\xbb\xbf")
+        return list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig")), delimiter=";"))
+
+    assert table("periodes")[:5] == [["Mois", "Reçus", "Un an plus tôt"], ["2024-01", "4", "1"], ["2024-02", "2", "3"],
+                                     ["2024-03", "1", "0"], ["Total", "7", "4"]]
+    assert table("categories")[1:4] == [["Propreté et dépôts sauvages", "7", "100 %", "3"],
+                                        ["Voirie et trottoirs", "0", "0 %", "1"], ["Total", "7", "100 %", "4"]]
+    quartiers = {row[0]: row for row in table("quartiers", period)[1:] if row}
+    assert quartiers["Encagnane"][:7] == ["Encagnane", "4642", "7", "1,5", "4", "57 %", "3"]
+    assert quartiers["Pinette"][3] == "—" and "Périmètre non chargé" in quartiers["Pinette"][7]
+    assert quartiers["Hors périmètre"][:4] == ["Hors périmètre", "132973", "1", "0,0"]
+    assert quartiers["Ensemble des quartiers"][:4] == ["Ensemble des quartiers", "14027", "7", "0,5"]
+    assert quartiers["Ensemble de la commune"][:4] == ["Ensemble de la commune", "147000", "8", "0,1"]
+    assert table("delais")[1:3] == [["Bailleur A", "4", "2,5", "7,9", "4,0", "4", "2,0", "7,4"],
+                                    ["Ensemble", "4", "2,5", "7,9", "4,0", "4", "2,0", "7,4"]]
+    assert table("echeances")[1] == ["Bailleur A", "4", "3", "1", "0", "0", "25 %"]
+    assert client.get("/api/v1/exports/tables/humeur.csv", headers=headers).status_code == 422
+
+    xlsx = client.get("/api/v1/exports/reports.xlsx", headers=headers, params=Q1)
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    assert book.sheetnames == ["Signalements", "Synthèse", "Par quartier"]
+    summary = [list(r) for r in book["Synthèse"].iter_rows(values_only=True)]
+    assert ["Total", 7, 4] in [r[:3] for r in summary]
+    by_quartier = {r[0]: r for r in book["Par quartier"].iter_rows(values_only=True)}
+    assert by_quartier["Encagnane"][:4] == ("Encagnane", 4642, 7, pytest.approx(7000 / 4642))
+
+    ods = client.get("/api/v1/exports/reports.ods", headers=headers, params=Q1)
+    path = tmp_path / "export.ods"
+    path.write_bytes(ods.content)
+    sheets = pyexcel_ods3.get_data(str(path))
+    assert list(sheets) == ["Signalements", "Synthèse", "Par quartier"]
+    assert ["Total", 7, 4] in [r[:3] for r in sheets["Synthèse"]]

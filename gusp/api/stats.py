@@ -8,12 +8,12 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gusp import bounds, errors, exports, states, stats, stats_delays, stats_places
+from gusp import bounds, errors, exports, exports_tables, schemas, states, stats, stats_delays, stats_places, stats_tables
 from gusp.api import auth_deps, deps, pages
 from gusp.models import User
 
@@ -62,6 +62,10 @@ class Context:
             period=period, quartier=_csv(quartier), category=_csv(category), partner=tuple(partner or ()),
             source=tuple(s.value for s in source or ()), include_duplicates=include_duplicates,
         )
+
+    def ask(self) -> stats_tables.Ask:
+        return stats_tables.Ask(session=self.session, user=self.user, scope=self.scope, tz=self.tz, now=self.now,
+                                commune_population=self.commune_population)
 
     def args(self, scope: stats.Scope | None = None) -> dict:
         return {"session": self.session, "user": self.user, "scope": scope or self.scope, "tz": self.tz,
@@ -186,7 +190,9 @@ def export_csv(ctx: ContextDep) -> StreamingResponse:
             responses={200: {"content": {exports.XLSX_TYPE: {}}}})
 def export_xlsx(ctx: ContextDep) -> Response:
     exports.check_spreadsheet_size(session=ctx.session, user=ctx.user, scope=ctx.scope, tz=ctx.tz)
-    return Response(exports.xlsx_bytes(_records(ctx)), media_type=exports.XLSX_TYPE,
+    tables = stats_tables.dashboard(ctx.ask())
+    return Response(exports.xlsx_bytes(_records(ctx), lambda book: exports_tables.xlsx_sheets(book, tables)),
+                    media_type=exports.XLSX_TYPE,
                     headers=_attachment(_filename(ctx, "xlsx")))
 
 
@@ -194,7 +200,9 @@ def export_xlsx(ctx: ContextDep) -> Response:
             description=_EXPORT_DOC, responses={200: {"content": {exports.ODS_TYPE: {}}}})
 def export_ods(ctx: ContextDep) -> Response:
     exports.check_spreadsheet_size(session=ctx.session, user=ctx.user, scope=ctx.scope, tz=ctx.tz)
-    return Response(exports.ods_bytes(_records(ctx)), media_type=exports.ODS_TYPE,
+    tables = stats_tables.dashboard(ctx.ask())
+    return Response(exports.ods_bytes(_records(ctx), lambda doc: exports_tables.ods_sheets(doc, tables)),
+                    media_type=exports.ODS_TYPE,
                     headers=_attachment(_filename(ctx, "ods")))
 
 
@@ -203,6 +211,16 @@ def export_ods(ctx: ContextDep) -> Response:
 def export_geojson(ctx: ContextDep) -> StreamingResponse:
     return StreamingResponse(exports.geojson_chunks(_records(ctx)), media_type="application/geo+json",
                              headers=_attachment(_filename(ctx, "geojson")))
+
+
+@router.get("/api/v1/exports/tables/{key}.csv", summary="Un tableau du tableau de bord en CSV",
+            response_class=Response, responses={200: {"content": {"text/csv": {}}}, 404: {"model": schemas.ErrorBody}},
+            description="Les tableaux de la page Statistiques (periodes, categories, quartiers, delais, echeances, "
+                        "stock), mêmes filtres, avec leur ligne de total et leur définition ; UTF-8 avec BOM, « ; ».")
+def export_table(ctx: ContextDep, key: Annotated[Literal[stats_tables.KEYS], Path()]) -> Response:  # type: ignore[valid-type]
+    table = stats_tables.one(ctx.ask(), key)
+    name = f"{key}_{ctx.scope.period.start.isoformat()}_{ctx.scope.period.end.isoformat()}.csv"
+    return Response(exports_tables.csv_bytes(table), media_type="text/csv; charset=utf-8", headers=_attachment(name))
 
 
 @router.get("/statistiques", include_in_schema=False)

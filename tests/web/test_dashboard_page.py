@@ -74,3 +74,18 @@ def test_a_pack_is_issued_once_then_listed_and_downloaded(pages, live_server):
     assert download.status == 200 and download.headers["content-type"] == "application/pdf"
     assert download.body().startswith(b"%PDF")
     pages.check_accessibility(page, "dossiers")
+
+
+def test_each_dashboard_table_downloads_as_csv_with_the_filters(pages, live_server):
+    page = pages.context().new_page()
+    pages.sign_in(page, live_server.accounts.coordinator, "/statistiques")
+    page.goto("/statistiques")
+    expect(page.locator("#status")).to_have_text("Statistiques à jour.")
+    page.locator("#f-from").fill("2019-01-01")
+    page.locator("#f-to").fill("2019-03-31")
+    page.get_by_role("button", name="Afficher").click()
+    expect(page.locator("#status")).to_have_text("Statistiques à jour.")
+    link = page.locator("a[data-table=periodes]")
+    expect(link).to_have_attribute("href", "/api/v1/exports/tables/periodes.csv?date_from=2019-01-01&date_to=2019-03-31")
+    answer = page.request.get(link.get_attribute("href"))
+    assert answer.status == 200 and answer.body().decode("utf-8-sig").startswith("Mois;Reçus;Un an plus tôt")

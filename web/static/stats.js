@@ -325,6 +325,9 @@ function updateExports() {
   for (const link of document.querySelectorAll("[data-export]")) {
     link.href = `/api/v1/exports/reports.${link.dataset.export}${params ? `?${params}` : ""}`;
   }
+  for (const link of document.querySelectorAll("[data-table]")) {
+    link.href = `/api/v1/exports/tables/${link.dataset.table}.csv${params ? `?${params}` : ""}`;
+  }
 }
 
 async function refresh() {
