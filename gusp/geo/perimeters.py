@@ -108,7 +108,7 @@ def feature_collection(*, session: Session) -> str:
                 'features', COALESCE(json_agg(json_build_object(
                     'type', 'Feature',
                     'properties', json_build_object(
-                        'code', code, 'nom', nom, 'commune', commune, 'insee', insee, 'type', type,
+                        'id', id, 'code', code, 'nom', nom, 'commune', commune, 'insee', insee, 'type', type,
                         'population', population, 'source', source, 'licence', licence),
                     'geometry', ST_AsGeoJSON(geom, 6)::json  -- 6 decimals: about 0.1 m
                 ) ORDER BY nom, code), '[]'::json)

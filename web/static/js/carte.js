@@ -11,7 +11,7 @@ import { addQuartiers, createMap, legend } from "./map.js";
 import { ROLES, STATUSES, formatDateTime } from "./vocabulary.js";
 
 const MANAGERS = ["coordinateur", "admin"];
-const state = { map: null, tiles: null, quartiers: null, partners: new Map(), categories: new Map(), counts: null };
+const state = { map: null, tiles: null, quartiers: null, followed: [], partners: new Map(), categories: new Map(), counts: null };
 
 const isoDay = (date) => date.toISOString().slice(0, 10);
 
@@ -62,10 +62,32 @@ function countsTable(counts, chosen) {
   const head = h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Quartier"),
     ...statuses.map((s) => h("th", { scope: "col" }, STATUSES[s])), h("th", { scope: "col" }, "Total"),
     h("th", { scope: "col" }, "En retard")));
-  const body = h("tbody", {}, ...counts.data.map((row) =>
+  const rows = withFollowed(counts.data);
+  const body = h("tbody", {}, ...rows.map((row) =>
     h("tr", {}, h("th", { scope: "row" }, row.quartier_name), ...statuses.map((s) => h("td", {}, String(row.by_status[s] || 0))),
       h("td", {}, String(row.total)), h("td", {}, String(row.overdue)))));
-  table.replaceChildren(caption, head, body);
+  const foot = h("tfoot", {}, h("tr", {}, h("th", { scope: "row" }, "Total"),
+    ...statuses.map((s) => h("td", {}, String(counts.by_status[s] || 0))), h("td", {}, String(counts.total)),
+    h("td", {}, String(counts.overdue))));
+  table.replaceChildren(caption, head, body, foot);
+}
+
+/** The perimeters the user follows: a group its quartiers, everyone else every quartier. */
+function followedQuartiers(user, collection) {
+  const mine = new Set(user.quartier_ids || []);
+  const features = collection?.features || [];
+  return user.role === "groupe" && mine.size ? features.filter((f) => mine.has(f.properties.id)) : features;
+}
+
+/** Every followed quartier keeps its line, with 0 where nothing matches (narrowed by the quartier filter). */
+function withFollowed(data) {
+  const chosen = $("#map-filters").elements.quartier.value;
+  const counted = new Set(data.map((row) => row.quartier_code));
+  const empty = state.followed
+    .filter((f) => !counted.has(f.properties.code) && (!chosen || f.properties.code === chosen))
+    .map((f) => ({ quartier_code: f.properties.code, quartier_name: f.properties.nom, total: 0, overdue: 0, by_status: {} }));
+  return [...data, ...empty].sort((a, b) => (a.quartier_code === null) - (b.quartier_code === null)
+    || a.quartier_name.localeCompare(b.quartier_name, "fr"));
 }
 
 /** Resolves when the tiles of the view are drawn (or failed): for printing and for tests. */
@@ -106,9 +128,17 @@ function fit(quartierCode) {
   const feature = state.quartiers?.features.find((f) => f.properties.code === quartierCode && f.geometry);
   if (feature) {
     state.map.fitBounds(L.geoJSON(feature).getBounds(), { padding: [20, 20], animate: false });
-  } else if (state.quartiers) {
-    state.map.fitBounds(L.geoJSON(state.quartiers).getBounds(), { padding: [10, 10], animate: false });
+  } else {
+    fitFollowed();
   }
+}
+
+/** Every perimeter the user follows in view (not only those with reports). */
+function fitFollowed() {
+  const drawn = state.followed.filter((f) => f.geometry);
+  if (!drawn.length) return;
+  const bounds = L.geoJSON({ type: "FeatureCollection", features: drawn }).getBounds();
+  if (bounds.isValid()) state.map.fitBounds(bounds, { padding: [20, 20], animate: false });
 }
 
 function fillPartners() {
@@ -189,6 +219,7 @@ async function start() {
     MANAGERS.includes(user.role) ? get("/api/v1/partners") : visiblePartners(),
   ]);
   state.quartiers = quartiers;
+  state.followed = followedQuartiers(user, quartiers);
   for (const category of categories) state.categories.set(category.code, category.label);
   $("#m-quartier").append(...quartiers.features.map((f) => h("option", { value: f.properties.code }, f.properties.nom)));
   $("#m-category").append(...categories.map((c) => h("option", { value: c.code }, c.label)));

@@ -47,8 +47,9 @@ export function fetchQuartiers() {
 export async function addQuartiers(map, { fit = true, labels = true } = {}) {
   const data = await fetchQuartiers();
   if (labels && !map.getPane("quartier-labels")) {
-    const pane = map.createPane("quartier-labels"); // above the perimeters, below the markers
-    pane.style.zIndex = 450;
+    // Above the markers (600), below the popups (700): a name is never hidden under a marker or a cluster.
+    const pane = map.createPane("quartier-labels");
+    pane.style.zIndex = 650;
     pane.style.pointerEvents = "none";
   }
   const layer = L.geoJSON(data, {
