@@ -211,12 +211,34 @@ def _everywhere(session: Session, covered: Coverage, tz: ZoneInfo) -> list:
     return stats.conditions(session=session, scope=whole, tz=tz, by="none")
 
 
-def open_reports(*, session: Session, user: User, covered: Coverage, tz: ZoneInfo) -> list[Report]:
-    """Every open report of the pack, by partner (unassigned last), the most overdue first."""
-    query = (select(Report).where(*_everywhere(session, covered, tz), Report.status.in_(_OPEN))
-             .order_by(Report.due_at.asc().nulls_last(), Report.created_at))
-    reports = list(session.scalars(stats.visible(user, query)).unique())
-    return sorted(reports, key=lambda r: (in_charge(r) is None, in_charge(r) or ""))
+@dataclass(frozen=True)
+class OpenGroup:
+    """The open reports in one partner's charge (or nobody's yet): how many, how many late, the first listed."""
+
+    name: str
+    open: int
+    overdue: int
+    listed: list[Report]
+
+
+def open_by_partner(*, session: Session, user: User, covered: Coverage, tz: ZoneInfo, at: datetime,
+                    limit: int) -> list[OpenGroup]:
+    """Every partner with open reports (unassigned last), counted in SQL; the `limit` most overdue listed."""
+    base = [*_everywhere(session, covered, tz), Report.status.in_(_OPEN)]
+    in_charge_ = stats.partner_in_charge()
+    counts = session.execute(stats.visible(user, select(
+        in_charge_.label("partner_id"), func.count(), func.count().filter(Report.due_at < at)
+    ).where(*base).group_by(in_charge_)))
+    labels = stats.Labels.load(session)
+    groups = []
+    for partner_id, n, late in counts:
+        mine = in_charge_.is_(None) if partner_id is None else in_charge_ == partner_id
+        query = (select(Report).where(*base, mine).order_by(Report.due_at.asc().nulls_last(), Report.created_at)
+                 .limit(limit))
+        listed = list(session.scalars(stats.visible(user, query)).unique())
+        name = NOT_ASSIGNED if partner_id is None else labels.partner(partner_id)
+        groups.append(OpenGroup(name=name, open=n, overdue=late, listed=listed))
+    return sorted(groups, key=lambda g: (g.name == NOT_ASSIGNED, g.name))
 
 
 def in_charge(report: Report) -> str | None:

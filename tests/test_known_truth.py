@@ -198,3 +198,18 @@ def test_the_dashboard_tables_as_csv_and_spreadsheet_sheets(client, session, tru
     sheets = pyexcel_ods3.get_data(str(path))
     assert list(sheets) == ["Signalements", "Synthèse", "Par quartier"]
     assert ["Total", 7, 4] in [r[:3] for r in sheets["Synthèse"]]
+
+
+def test_a_large_pack_stays_readable_maps_sampled_lists_cut(session, settings, truth, monkeypatch):
+    """At a million reports a map cannot show every dot nor a list every open report: a fixed sample and
+    the most overdue, with the true counts beside them."""
+    monkeypatch.setattr(meeting_pack, "MAP_POINTS", 3)
+    monkeypatch.setattr(meeting_pack, "OPEN_LISTED", 2)
+    coordinator = builders.staff(session, "coordinateur")[0]
+    pack = meeting_pack.generate(session=session, settings=settings, storage=storage.from_settings(settings),
+                                 user=coordinator, quartier_codes=[builders.ENCAGNANE], start=date(2024, 1, 1),
+                                 end=date(2024, 3, 31))
+    content = _pdf_text(pack.pdf)
+    assert "Encagnane — 7 signalements (3 représentés, tirés au hasard)" in content
+    assert "Pas encore confiés à un partenaire — 8 ouverts, dont 0 en retard Les 2 plus en retard" in content
+    assert content.count("non fixée") == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select
 from sqlalchemy.orm import Session
 
 from gusp.models import Quartier, Report
@@ -34,6 +34,17 @@ def report_points(session: Session, report_ids: Sequence[int]) -> dict[int, tupl
     rows = session.execute(select(Report.id, func.ST_X(projected), func.ST_Y(projected))
                            .where(Report.id.in_(report_ids)))
     return {id_: (x, y) for id_, x, y in rows}
+
+
+def sampled_points(session: Session, query_where: Sequence, *, limit: int, visible) -> tuple[int, list]:
+    """(how many reports, at most `limit` of them as (x, y, status)): a pseudo-random sample, always the
+    same for the same reports (ordered by a hash of the id), when there are more than a map can show."""
+    projected = func.ST_Transform(Report.location, LAMBERT_93)
+    total = session.scalar(visible(select(func.count()).select_from(Report).where(*query_where)))
+    query = select(func.ST_X(projected), func.ST_Y(projected), Report.status).where(*query_where)
+    if total > limit:
+        query = query.order_by(func.md5(func.cast(Report.id, String))).limit(limit)
+    return total, [tuple(row) for row in session.execute(visible(query))]
 
 
 def finding_points(session: Session, finding_ids: Sequence[int]) -> dict[int, tuple[float, float]]:

@@ -33,6 +33,8 @@ _STATUS_COLOURS = {
     **{s: drawing.CLOSED_COLOUR for s in states.CLOSED},
 }
 _DRAW_ORDER = {**{s: 0 for s in states.CLOSED}, **{s: 1 for s in states.RESOLVED}, **{s: 2 for s in states.OPEN}}
+MAP_POINTS = 3000  # per map: beyond, a sample (a meeting map of 100,000 dots is a blot, and a slow one)
+OPEN_LISTED = 25  # per partner: the most overdue open reports listed, the others counted
 MAP_LEGEND = ((drawing.OPEN_COLOUR, "Ouvert"), (drawing.RESOLVED_COLOUR, "Résolu"),
               (drawing.CLOSED_COLOUR, "Clos ou rejeté"))
 
@@ -178,21 +180,23 @@ def _maps(ctx: _Context) -> list[Flowable]:
     if not ctx.covered.quartiers:
         return story + [st.p("Signalements hors de tout périmètre : pas de carte de quartier.")]
     height = 105 * mm if len(ctx.covered.quartiers) > 1 else 170 * mm
+    narrow = st.fonts.narrow_space
     for quartier in ctx.covered.quartiers:
         scope = stats.Scope(period=ctx.period, quartier=(quartier.code,))
         where = stats.conditions(session=ctx.session, scope=scope, tz=ctx.tz)
-        rows = ctx.session.execute(stats.visible(ctx.user, select(Report.id, Report.status).where(*where))).all()
-        where_xy = mapdata.report_points(ctx.session, [id_ for id_, _ in rows])
-        rows.sort(key=lambda row: _DRAW_ORDER[states.ReportStatus(row[1])])  # open ones drawn last, on top
+        total, points = mapdata.sampled_points(ctx.session, where, limit=MAP_POINTS,
+                                               visible=lambda q: stats.visible(ctx.user, q))
+        points.sort(key=lambda p: _DRAW_ORDER[states.ReportStatus(p[2])])  # open ones drawn last, on top
         layers = drawing.MapLayers(
             polygons=mapdata.perimeters(ctx.session, [quartier.id]),
-            points=[drawing.MapPoint(*where_xy[id_], colour=_STATUS_COLOURS[states.ReportStatus(status)])
-                    for id_, status in rows if id_ in where_xy],
+            points=[drawing.MapPoint(x, y, colour=_STATUS_COLOURS[states.ReportStatus(status)])
+                    for x, y, status in points],
         )
+        shown = "" if total <= MAP_POINTS else \
+            f" ({typography.number(len(points), narrow=narrow)} représentés, tirés au hasard)"
         note = "" if quartier.geom is not None else " (périmètre pas encore dessiné)"
         story.append(KeepTogether([
-            st.p(f"{quartier.nom} — {typography.plural(len(rows), 'signalement', narrow=st.fonts.narrow_space)}{note}",
-                 st.h2),
+            st.p(f"{quartier.nom} — {typography.plural(total, 'signalement', narrow=narrow)}{shown}{note}", st.h2),
             drawing.map_drawing(layers, width=layout.CONTENT_WIDTH, height=height, font=st.fonts.regular,
                                 legend=MAP_LEGEND),
         ]))
@@ -203,21 +207,21 @@ def _maps(ctx: _Context) -> list[Flowable]:
 def _open_by_partner(ctx: _Context) -> list[Flowable]:
     st = ctx.st
     narrow = st.fonts.narrow_space
-    reports = packs.open_reports(session=ctx.session, user=ctx.user, covered=ctx.covered, tz=ctx.tz)
+    groups = packs.open_by_partner(session=ctx.session, user=ctx.user, covered=ctx.covered, tz=ctx.tz, at=ctx.at,
+                                   limit=OPEN_LISTED)
     story: list[Flowable] = [PageBreak(), st.p("Signalements ouverts et en retard, par partenaire", st.h1)]
-    if not reports:
+    if not groups:
         return story + [st.p("Aucun signalement ouvert à ce jour.")]
-    groups: dict[str, list[Report]] = {}
-    for report in reports:
-        groups.setdefault(packs.in_charge(report) or packs.NOT_ASSIGNED, []).append(report)
-    for name, group in groups.items():
-        late = [r for r in group if packs.is_overdue(r, ctx.at)]
+    for group in groups:
         story += [
             CondPageBreak(40 * mm),
-            st.p(f"{name} — {typography.plural(len(group), 'ouvert', narrow=narrow)}, "
-                 f"dont {typography.plural(len(late), 'en retard', 'en retard', narrow=narrow)}", st.h2),
-            _report_table(ctx, group),
+            st.p(f"{group.name} — {typography.plural(group.open, 'ouvert', narrow=narrow)}, "
+                 f"dont {typography.plural(group.overdue, 'en retard', 'en retard', narrow=narrow)}", st.h2),
         ]
+        if group.open > len(group.listed):
+            story.append(st.p(f"Les {len(group.listed)} plus en retard (échéance la plus ancienne d'abord) ; "
+                              f"la liste complète est dans l'export des signalements.", st.small))
+        story.append(_report_table(ctx, group.listed))
     return story
 
 
