@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, PageBreak, Spacer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gusp import packs, states, stats

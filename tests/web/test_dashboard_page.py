@@ -8,7 +8,6 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from gusp import db
-from tests import builders
 from tests.builders_stats import at, report
 
 
