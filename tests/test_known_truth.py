@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import date, timedelta
 
 import openpyxl
@@ -106,6 +107,10 @@ def test_the_exports_say_the_same(session, truth):
     assert [line["Créé le"] for line in lines][-1] == "31/03/2024 23:30"
     assert sorted(line["Délai création → résolution (jours)"] for line in lines if line["Résolu le"]) == [
         "1,0", "10,0", "2,0", "3,0"]
+    # The partner filter keeps the 4 reports handed to the partner, not the 2 it was only proposed.
+    mine = exports.rows(session=session, user=user, scope=replace(scope, partner=(truth.id,)), tz=PARIS,
+                        now=at(2024, 4, 10))
+    assert [row["partner"] for row in mine] == ["Bailleur A"] * 4
 
 
 def _pdf_text(pdf: bytes) -> str:
