@@ -192,7 +192,7 @@ def _maps(ctx: _Context) -> list[Flowable]:
                     for x, y, status in points],
         )
         shown = "" if total <= MAP_POINTS else \
-            f" ({typography.number(len(points), narrow=narrow)} représentés, tirés au hasard)"
+            f" ({typography.plural(len(points), 'représenté', narrow=narrow)}, tirés au hasard)"
         note = "" if quartier.geom is not None else " (périmètre pas encore dessiné)"
         story.append(KeepTogether([
             st.p(f"{quartier.nom} — {typography.plural(total, 'signalement', narrow=narrow)}{shown}{note}", st.h2),
