@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import text
 
-from gusp import credentials, db, demo_bulk, migrate, stats, stats_delays, stats_places
+from gusp import credentials, db, demo_bulk, migrate, stats, stats_delays, stats_places, stats_rates
 from gusp.config import Settings
 from gusp.geo import perimeters
 from gusp.models import User
@@ -131,7 +131,7 @@ def main() -> int:
             ("bare `GROUP BY quartier_id, category_code` (whole table)", bare, None),
             ("volumes (quartier × catégorie × statut × mois)", service(stats.volumes), "/api/v1/stats/volumes"),
             ("volumes, with `compare=previous_year`", None, "/api/v1/stats/volumes?compare=previous_year"),
-            ("rates (per 1,000 inhabitants, share resolved)", service(stats.rates), "/api/v1/stats/rates"),
+            ("rates (per 1,000 inhabitants, share resolved)", service(stats_rates.rates), "/api/v1/stats/rates"),
             ("delays by partner (median, p90, mean)", service(stats_delays.delays), "/api/v1/stats/delays"),
             ("delays by partner × category", service(stats_delays.delays, group_by=("partner", "category")),
              "/api/v1/stats/delays?group_by=partner,category"),

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from gusp import access, errors, states, stats, triage
+from gusp import access, errors, states, stats, stats_rates, triage
 from gusp.models import Quartier, Report, User, UserQuartier
 from gusp.models.diagnostics import MeetingPack
 
@@ -56,12 +56,12 @@ class KeyFigures:
     median_resolution_days: float | None  # of those resolved in the period, creation → resolution
     by_category: list[tuple[str, int]]  # (label, count) of those received, largest first
     by_month: list[tuple[date, int]]  # every month of the period, received
-    by_quartier: list[stats.RateRow]
-    quartier_total: stats.RateRow | None = None  # the quartiers with a rate together
+    by_quartier: list[stats_rates.RateRow]
+    quartier_total: stats_rates.RateRow | None = None  # the quartiers with a rate together
     received_before: int = 0  # the same period a year earlier
     category_before: list[int] = field(default_factory=list)  # aligned with by_category
     month_before: list[int] = field(default_factory=list)  # aligned with by_month
-    commune: stats.RateRow | None = None  # the whole commune (pack of the whole commune)
+    commune: stats_rates.RateRow | None = None  # the whole commune (pack of the whole commune)
 
     def snapshot(self) -> dict[str, object]:
         """What the record keeps: the headline figures and the counts by category."""
@@ -167,7 +167,7 @@ def key_figures(*, session: Session, user: User, covered: Coverage, period: stat
     category_before = stats.volumes(**args, scope=before, group_by=("category",), interval="none")
     by_month = stats.volumes(**args, scope=scope, group_by=(), interval="month")
     month_before = stats.volumes(**args, scope=before, group_by=(), interval="month")
-    rates = stats.rates(**args, scope=scope, commune_population=commune_population)
+    rates = stats_rates.rates(**args, scope=scope, commune_population=commune_population)
     counted = {row.period_start: row.count for row in by_month.data}
     counted_before = {row.period_start: row.count for row in month_before.data}
     then = {r.category_label or "": r.count for r in category_before.data}

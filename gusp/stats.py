@@ -1,5 +1,5 @@
 """Read-only aggregates for the meetings (NPRU, Contrat de Ville): the scope every figure shares,
-volumes by quartier × category × status × month, and rates per 1,000 inhabitants.
+and volumes by quartier × category × status × month.
 
 Rules every statistic follows:
 - who: only the reports `access.visible_reports` lets the user see (a partner its own, a group
@@ -9,7 +9,8 @@ Rules every statistic follows:
 - what: merged duplicates (`master_report_id` set) are the same problem as their master, so they
   are left out of volumes unless asked for (`include_duplicates`), and every answer says so.
 
-Delays, backlog and deadlines are in `stats_delays`, hotspots in `stats_places`.
+Rates per 1,000 inhabitants are in `stats_rates`, delays, backlog and deadlines in `stats_delays`,
+hotspots in `stats_places`.
 """
 
 from __future__ import annotations
@@ -29,13 +30,6 @@ VOLUME_DIMENSIONS = ("quartier", "category", "status", "partner", "source")
 OUTSIDE = "hors_perimetre"  # the quartier "code" of reports outside every perimeter
 OUTSIDE_LABEL = "Hors périmètre"
 UNASSIGNED_LABEL = "Sans partenaire"
-TOTAL_LABEL = "Ensemble des quartiers"
-NO_PERIMETER_NOTE = "Périmètre non chargé : aucun signalement ne peut y être rattaché, pas de taux."
-NO_POPULATION_NOTE = "Population inconnue : pas de taux."
-OUTSIDE_NOTE = "Signalements hors des périmètres : population de la commune non renseignée, pas de taux."
-OUTSIDE_RATE_NOTE = ("Hors périmètre (hors QPV) : population de la commune moins celle des quartiers qui ont un "
-                     "périmètre.")
-COMMUNE_LABEL = "Ensemble de la commune"
 WORK_MEM = "64MB"
 
 
@@ -110,29 +104,6 @@ class Volumes:
     data: list[VolumeRow]
     periods: list[str] = field(default_factory=list)  # every period of the range, with or without reports
     comparison: Volumes | None = None
-
-
-@dataclass(frozen=True)
-class RateRow:
-    quartier_code: str | None
-    quartier_name: str
-    population: int | None
-    count: int
-    per_1000: float | None  # reports per 1,000 inhabitants, unrounded; None without a population or perimeter
-    resolved: int  # of `count`, resolved to date (resolved_at set)
-    rejected: int
-    open: int  # of `count`, still open now
-    share_resolved: float | None  # resolved / count, unrounded, between 0 and 1: the one "% résolus"
-    note: str | None = None  # why there is no rate ("périmètre non chargé"…)
-
-
-@dataclass(frozen=True)
-class Rates:
-    meta: Meta
-    data: list[RateRow]
-    total: RateRow  # the quartiers that have a perimeter and a population together (reports outside them not in the rate)
-    commune: RateRow | None = None  # the whole commune, when its population is set and no quartier filter applies
-    comparison: Rates | None = None
 
 
 @dataclass
@@ -327,85 +298,6 @@ def period_label(start: date, interval: str) -> str:
         case "year":
             return str(start.year)
     return start.isoformat()
-
-
-def rates(*, session: Session, user: User, scope: Scope, tz: ZoneInfo, now: datetime,
-          commune_population: int | None = None) -> Rates:
-    """By quartier: reports per 1,000 inhabitants, and the share resolved, of the reports created in the period.
-
-    With the commune's population, the reports hors périmètre get a rate too: per 1,000 of those
-    living outside every loaded perimeter (the commune less the quartiers that have one), and the
-    whole commune a row of its own (without a quartier filter).
-    """
-    tune(session)
-    resolved = Report.resolved_at.is_not(None)
-    query = select(
-        Report.quartier_id,
-        func.count().label("n"),
-        func.count().filter(resolved).label("resolved"),
-        func.count().filter(Report.status == states.ReportStatus.REJETE.value).label("rejected"),
-        func.count().filter(Report.status.in_([s.value for s in states.OPEN])).label("open"),
-    ).where(*conditions(session=session, scope=scope, tz=tz))
-    found = {row.quartier_id: row for row in session.execute(visible(user, query).group_by(Report.quartier_id))}
-    labels = Labels.load(session)
-    restricted = access.role(user) not in access.STAFF_ALL
-    wanted = set(scope.quartier)
-    data = []
-    for q in labels.quartiers.values():
-        if (wanted and q.code not in wanted) or (restricted and q.id not in found):
-            continue
-        data.append(_rate_row(q.code, q.nom, q.population, found.get(q.id), has_perimeter=q.geom is not None))
-    counted = [r for r in data if r.per_1000 is not None]
-    total = _sum_rates(counted)
-    outside_population = None
-    if commune_population:
-        inside = sum(q.population or 0 for q in labels.quartiers.values() if q.geom is not None)
-        outside_population = max(commune_population - inside, 0) or None
-    if None in found or (outside_population and (not wanted or OUTSIDE in wanted) and not restricted):
-        data.append(_rate_row(None, OUTSIDE_LABEL, outside_population, found.get(None),
-                              note=OUTSIDE_RATE_NOTE if outside_population else OUTSIDE_NOTE))
-    commune = None
-    if commune_population and not wanted and not restricted:
-        commune = _sum_rates([*data], name=COMMUNE_LABEL)
-        commune = replace(commune, population=commune_population, per_1000=commune.count * 1000 / commune_population,
-                          note="Tous les signalements de la commune ÷ sa population (Insee).")
-    return Rates(
-        meta=meta(scope=scope, user=user, tz=tz, now=now,
-                  basis="Signalements créés pendant la période ; population des quartiers (périmètres chargés)."),
-        data=data, total=total, commune=commune,
-    )
-
-
-def _rate_row(code: str | None, name: str, population: int | None, row, *, has_perimeter: bool = True,
-              note: str | None = None) -> RateRow:
-    """Unrounded figures: they are rounded once, where they are shown."""
-    n = row.n if row else 0
-    resolved = row.resolved if row else 0
-    if not has_perimeter:
-        note = NO_PERIMETER_NOTE  # no report can be attributed to it: a rate would read as "no problem"
-    elif not population:
-        note = note or NO_POPULATION_NOTE
-    rated = has_perimeter and bool(population)
-    return RateRow(
-        quartier_code=code, quartier_name=name, population=population, count=n,
-        per_1000=n * 1000 / population if rated else None,
-        resolved=resolved, rejected=row.rejected if row else 0, open=row.open if row else 0,
-        share_resolved=resolved / n if n else None, note=note,
-    )
-
-
-def _sum_rates(rows: list[RateRow], name: str = TOTAL_LABEL) -> RateRow:
-    """The rows together; `rows` are those that have a rate (a perimeter and a population)."""
-    population = sum(r.population or 0 for r in rows)
-    n = sum(r.count for r in rows)
-    resolved = sum(r.resolved for r in rows)
-    return RateRow(
-        quartier_code=None, quartier_name=name, population=population or None, count=n,
-        per_1000=n * 1000 / population if population else None, resolved=resolved,
-        rejected=sum(r.rejected for r in rows), open=sum(r.open for r in rows),
-        share_resolved=resolved / n if n else None,
-        note="Quartiers ayant un périmètre et une population ; hors périmètre exclus.",
-    )
 
 
 def default_period(today: date) -> Period:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from gusp import errors, stats, stats_delays
+from gusp import errors, stats, stats_delays, stats_rates
 from gusp.models import User
 
 # Column kinds: text; int; rate (per 1,000, one decimal); share (0–1, whole percent); days (one decimal).
@@ -79,9 +79,9 @@ def categories(ask: Ask) -> Table:
 
 
 def quartiers(ask: Ask) -> Table:
-    result = stats.rates(**ask.args(), commune_population=ask.commune_population)
+    result = stats_rates.rates(**ask.args(), commune_population=ask.commune_population)
 
-    def line(r: stats.RateRow) -> list:
+    def line(r: stats_rates.RateRow) -> list:
         return [r.quartier_name, r.population, r.count, r.per_1000, r.resolved, r.share_resolved, r.open, r.note or ""]
 
     footer = [line(result.total)] + ([line(result.commune)] if result.commune else [])

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from gusp import errors, stats, stats_delays, stats_places
+from gusp import errors, stats, stats_delays, stats_places, stats_rates
 from tests import builders
 from tests.builders_stats import PARIS, POPULATION, at, partner, report
 
@@ -92,7 +92,7 @@ def test_filters_narrow_the_figures(session, coordinator, quarter):
 
 
 def test_rates_per_1000_inhabitants_from_the_perimeters_populations(session, coordinator, quarter):
-    result = stats.rates(session=session, user=coordinator, scope=Q1_2024, tz=PARIS, now=NOW)
+    result = stats_rates.rates(session=session, user=coordinator, scope=Q1_2024, tz=PARIS, now=NOW)
     rows = {r.quartier_code: r for r in result.data}
 
     encagnane, jas = rows[builders.ENCAGNANE], rows[builders.JAS_DE_BOUFFAN]
@@ -105,7 +105,7 @@ def test_rates_per_1000_inhabitants_from_the_perimeters_populations(session, coo
 
 def test_a_quartier_without_perimeter_has_no_rate_and_stays_out_of_the_total(session, coordinator, quarter):
     """Pinette (1,903 inhabitants, no perimeter): no report can be attributed to it, so no "0 pour 1 000"."""
-    result = stats.rates(session=session, user=coordinator, scope=Q1_2024, tz=PARIS, now=NOW)
+    result = stats_rates.rates(session=session, user=coordinator, scope=Q1_2024, tz=PARIS, now=NOW)
     pinette = {r.quartier_code: r for r in result.data}["VEILLE-13001-PINETTE"]
 
     assert (pinette.population, pinette.count, pinette.per_1000) == (1903, 0, None)
@@ -222,7 +222,7 @@ def test_a_partner_counts_only_what_was_handed_to_it(session, settings):
 
     assert [(r.partner_name, r.count) for r in result.data] == [("Bailleur test", 2)]
     assert result.meta.restricted is True and "organisation" in result.meta.restriction
-    rates = stats.rates(session=session, user=member, scope=Q1_2024, tz=PARIS, now=NOW)
+    rates = stats_rates.rates(session=session, user=member, scope=Q1_2024, tz=PARIS, now=NOW)
     assert [r.quartier_code for r in rates.data] == [builders.ENCAGNANE]
 
 
@@ -268,7 +268,7 @@ def test_the_rate_outside_the_qpv_and_of_the_whole_commune(session, settings, co
     (Pinette's 1,903 among them, since no report can be attributed to Pinette)."""
     outside = report(session, settings, created=at(2024, 2, 10), lat=43.5263, lon=5.4474)  # cours Mirabeau
     assert outside.quartier_id is None
-    result = stats.rates(session=session, user=coordinator, scope=Q1_2024, tz=PARIS, now=NOW,
+    result = stats_rates.rates(session=session, user=coordinator, scope=Q1_2024, tz=PARIS, now=NOW,
                          commune_population=147_000)
     row = {r.quartier_code: r for r in result.data}[None]
 
@@ -277,6 +277,6 @@ def test_the_rate_outside_the_qpv_and_of_the_whole_commune(session, settings, co
     assert (result.total.count, result.total.population) == (7, 14_027)  # the QPV alone
     assert (result.commune.count, result.commune.population, result.commune.per_1000) == (8, 147_000, 8000 / 147_000)
     only_outside = stats.Scope(period=Q1_2024.period, quartier=(stats.OUTSIDE,))
-    narrowed = stats.rates(session=session, user=coordinator, scope=only_outside, tz=PARIS, now=NOW,
+    narrowed = stats_rates.rates(session=session, user=coordinator, scope=only_outside, tz=PARIS, now=NOW,
                            commune_population=147_000)
     assert [(r.quartier_code, r.count) for r in narrowed.data] == [(None, 1)] and narrowed.commune is None

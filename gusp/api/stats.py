@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gusp import bounds, errors, exports, exports_tables, schemas, states, stats, stats_delays, stats_places, stats_tables
+from gusp import bounds, errors, exports, exports_tables, schemas, states, stats, stats_delays, stats_places, stats_rates, stats_tables
 from gusp.api import auth_deps, deps, pages
 from gusp.models import User
 
@@ -93,13 +93,13 @@ def volumes(
     return result
 
 
-@router.get("/api/v1/stats/rates", response_model=stats.Rates, summary="Signalements pour 1 000 habitants, part résolue")
-def rates(ctx: ContextDep, compare: Compare = None) -> stats.Rates:
+@router.get("/api/v1/stats/rates", response_model=stats_rates.Rates, summary="Signalements pour 1 000 habitants, part résolue")
+def rates(ctx: ContextDep, compare: Compare = None) -> stats_rates.Rates:
     """Par quartier : signalements créés pendant la période pour 1 000 habitants, et part résolue."""
     population = ctx.commune_population
-    result = stats.rates(**ctx.args(), commune_population=population)
+    result = stats_rates.rates(**ctx.args(), commune_population=population)
     if compare:
-        result = _with(result, stats.rates(**ctx.args(ctx.scope.previous_year()), commune_population=population))
+        result = _with(result, stats_rates.rates(**ctx.args(ctx.scope.previous_year()), commune_population=population))
     return result
 
 

@@ -15,7 +15,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Spacer
 from sqlalchemy.orm import Session
 
-from gusp import packs, stats, stats_delays, stats_places
+from gusp import packs, stats, stats_delays, stats_places, stats_rates
 from gusp.models import User
 from gusp.pdf import drawing, layout, typography
 
@@ -114,7 +114,7 @@ def quartiers(st: layout.Styles, figures: packs.KeyFigures) -> Flowable:
     rows = [[st.p(h, st.cell_bold) for h in headers]]
     notes: list[str] = []
 
-    def line(r: stats.RateRow, bold: bool = False) -> list:
+    def line(r: stats_rates.RateRow, bold: bool = False) -> list:
         mark = ""
         if r.note and (r.per_1000 is None or r.quartier_code is None):
             if r.note not in notes:
