@@ -52,8 +52,9 @@ class Settings(BaseSettings):
     perimeters_file: Path = Field(DATA_DIR / "qpv_perimetres.geojson", description="Perimeters loaded by set-up.")
     timezone: str = Field("Europe/Paris", description="Time zone of the reference year and of displayed dates.")
     commune_population: int | None = Field(
-        147_000, ge=1, description="Inhabitants of the commune (Insee): the rate outside the QPV is reports hors "
-                                   "périmètre per 1,000 of those living outside every loaded perimeter.",
+        147_478, ge=1, description="Inhabitants of the commune (Insee, population municipale 2021): the rate outside "
+                                   "the QPV is reports hors périmètre per 1,000 of those living outside every "
+                                   "loaded perimeter.",
     )
 
     open311_media_timeout_s: float = Field(

@@ -91,7 +91,7 @@ def test_the_api_says_the_known_truth(client, session, truth):
                             params={"date_from": "2024-01-01", "date_to": "2024-03-31"}).json()
     rows = {r["quartier_code"]: r for r in whole_city["data"]}
     assert rows["VEILLE-13001-PINETTE"]["per_1000"] is None
-    assert (rows[None]["count"], rows[None]["population"]) == (1, 147_000 - 14_027)
+    assert (rows[None]["count"], rows[None]["population"]) == (1, 147_478 - 14_027)
     assert (whole_city["total"]["population"], whole_city["commune"]["count"]) == (14_027, 8)
 
 
@@ -155,7 +155,7 @@ def test_packs_for_the_whole_commune_and_outside_the_qpv(session, settings, trut
     content = _pdf_text(city.pdf)
     assert city.record.quartier_codes == ["ville"] and "Toute la commune" in content
     assert "8 Signalements reçus sur la période" in content
-    # 7 000 ÷ 14 027 = 0,499 → 0,5 for the QPV; 1 ÷ 132 973 × 1 000 = 0,0075 → 0,0 outside; 8 ÷ 147 000 → 0,1.
+    # 7 000 ÷ 14 027 = 0,499 → 0,5 for the QPV; 1 000 ÷ 133 451 = 0,0075 → 0,0 outside; 8 000 ÷ 147 478 → 0,1.
     assert "Encagnane 7 1,5 57 % 3 Jas de Bouffan 0 0,0 — 0 Pinette* 0 — — 0 Hors périmètre** 1 0,0 0 % 1 " \
            "Ensemble des quartiers*** 7 0,5 57 % 3 Ensemble de la commune**** 8 0,1 50 % 4" in content
     assert "* Périmètre non chargé" in content and "** Hors périmètre (hors QPV) : population de la commune" in content
@@ -183,9 +183,9 @@ def test_the_dashboard_tables_as_csv_and_spreadsheet_sheets(client, session, tru
     quartiers = {row[0]: row for row in table("quartiers", period)[1:] if row}
     assert quartiers["Encagnane"][:7] == ["Encagnane", "4642", "7", "1,5", "4", "57 %", "3"]
     assert quartiers["Pinette"][3] == "—" and "Périmètre non chargé" in quartiers["Pinette"][7]
-    assert quartiers["Hors périmètre"][:4] == ["Hors périmètre", "132973", "1", "0,0"]
+    assert quartiers["Hors périmètre"][:4] == ["Hors périmètre", "133451", "1", "0,0"]
     assert quartiers["Ensemble des quartiers"][:4] == ["Ensemble des quartiers", "14027", "7", "0,5"]
-    assert quartiers["Ensemble de la commune"][:4] == ["Ensemble de la commune", "147000", "8", "0,1"]
+    assert quartiers["Ensemble de la commune"][:4] == ["Ensemble de la commune", "147478", "8", "0,1"]
     assert table("delais")[1:3] == [["Bailleur A", "4", "2,5", "7,9", "4,0", "4", "2,0", "7,4"],
                                     ["Ensemble", "4", "2,5", "7,9", "4,0", "4", "2,0", "7,4"]]
     assert table("echeances")[1] == ["Bailleur A", "4", "3", "1", "0", "0", "25 %"]
