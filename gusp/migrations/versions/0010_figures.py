@@ -2,14 +2,14 @@
 as often as needed (GET), and listed with the previous ones.
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0015
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0006"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
