@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     display_max_px: int = Field(2048, gt=0, description="Long side of the stored display photo.")
     thumbnail_max_px: int = Field(400, gt=0, description="Long side of the stored thumbnail.")
     jpeg_quality: int = Field(85, ge=30, le=95, description="Quality of stored JPEG files.")
+    face_detection_px: int = Field(
+        1024, ge=320, le=4096, description="Long side of the image the face detector sees (faces are blurred at intake)."
+    )
+    face_model_file: Path | None = Field(
+        None, description="CenterFace ONNX file of the face detector; empty: the one shipped in gusp/photos/models."
+    )
     decode_memory_mb: int = Field(
         512, ge=64, description="Memory (MiB) that photo decodes may hold at once in the process; larger photos are refused."
     )

@@ -223,7 +223,7 @@ def _positive_photos(*, session: Session, settings: Settings, data: FindingCreat
 def _store_photos(*, session: Session, storage: PhotoStorage, finding: DiagnosticFinding,
                   processed: Sequence[photos.ProcessedPhoto]) -> None:
     """As intake stores report photos: files first, then the rows that name them."""
-    intake.store_files(session=session, storage=storage, processed=processed)
+    intake.store_files(session=session, storage=storage, processed=processed, originals=False)
     for position, photo in enumerate(processed):
         session.add(DiagnosticPhoto(finding_id=finding.id, **DiagnosticPhoto.columns(photo, position=position)))
     session.flush()

@@ -24,6 +24,7 @@ from gusp import categories, db, duplicates, errors, notify, photos, routing, st
 from gusp.config import Settings
 from gusp.geo import attribution
 from gusp.ops import metrics
+from gusp.photos import blur
 from gusp.models import Report, ReporterContact, ReportEvent, ReportPhoto, User
 from gusp.schemas import ReportCreate
 from gusp.storage import PhotoStorage, sweep
@@ -272,18 +273,25 @@ def add_photo_rows(
     first = len(report.photos)
     for offset, photo in enumerate(processed):
         session.add(ReportPhoto(report_id=report.id, kind=kind, created_at=now,
+                                original_key=photo.original.key if photo.original else None,
+                                blur_regions=blur.as_json(photo.regions, source=blur.FACE),
                                 **ReportPhoto.columns(photo, position=first + offset)))
     session.flush()
     session.refresh(report)
 
 
-def store_files(*, session: Session, storage: PhotoStorage, processed: Sequence[photos.ProcessedPhoto]) -> None:
+def store_files(
+    *, session: Session, storage: PhotoStorage, processed: Sequence[photos.ProcessedPhoto], originals: bool = True
+) -> None:
     """Write the files of processed photos before any row names them; never undone (see the module's docstring).
 
     The keys are held against the media sweep until the transaction ends, so a file this
-    request reuses cannot be swept before its row is committed.
+    request reuses cannot be swept before its row is committed. `originals`: also the unblurred
+    originals (report photos keep theirs for staff; rows that cannot name one pass False).
     """
     renditions = [r for photo in processed for r in (photo.display, photo.thumbnail)]
+    if originals:
+        renditions += [photo.original for photo in processed if photo.original is not None]
     sweep.hold(session, [r.key for r in renditions])
     for rendition in renditions:
         storage.put(rendition.key, rendition.data)

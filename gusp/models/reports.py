@@ -201,6 +201,12 @@ class ReportPhoto(PhotoRenditions, Timestamped, Base):
     kind: Mapped[str] = mapped_column(String(16), default="signalement", server_default="signalement")
     # Hidden by a coordinator: off every public surface, its public URL answers 404.
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # The display unblurred, for coordinators and admins only (GET …/photos/{id}/original); None once
+    # purged or for photos taken in before face blurring. Never named on a public surface.
+    original_key: Mapped[str | None] = mapped_column(MediaKey, index=True)
+    # What the public renditions have blurred, in the display's pixels: [{x, y, w, h, source}],
+    # source "visage" (found at intake) or "manuel" (drawn by a coordinator).
+    blur_regions: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
 
     report: Mapped[Report] = relationship(back_populates="photos")
 

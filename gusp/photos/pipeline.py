@@ -4,13 +4,20 @@ Residents' photos come from phones and carry their home's GPS position, the phon
 number and sometimes an appended payload. So the real type is sniffed from the bytes, the file
 is decoded once (at a reduced size when the JPEG allows it), oriented, converted to sRGB and
 re-encoded from pixels only: nothing of the original file survives but the picture.
+
+Faces are blurred in every public rendition before anything is stored (gusp.photos.faces finds
+them, gusp.photos.blur smears them); the unblurred display-size picture is kept apart as the
+`original`, for staff only, so that a coordinator can blur more or less later. A photo whose
+faces could not be looked for is refused: it is never stored unblurred.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -19,7 +26,9 @@ from PIL import Image
 from gusp import errors
 from gusp.config import Settings
 from gusp.ops import metrics
-from gusp.photos import budget, decode, resize
+from gusp.photos import blur, budget, decode, faces, resize
+
+log = logging.getLogger(__name__)
 
 # EXIF orientation -> the transposition that shows the photo upright (as ImageOps.exif_transpose).
 _ORIENTATIONS = {
@@ -44,9 +53,11 @@ class Rendition:
 
 @dataclass(frozen=True)
 class ProcessedPhoto:
-    display: Rendition  # long side <= settings.display_max_px (never upscaled)
-    thumbnail: Rendition  # long side <= settings.thumbnail_max_px
+    display: Rendition  # long side <= settings.display_max_px (never upscaled); faces blurred
+    thumbnail: Rendition  # long side <= settings.thumbnail_max_px; faces blurred
     source_format: str  # "JPEG" | "PNG" | "WEBP" | "HEIF"
+    original: Rendition | None = None  # the display unblurred: staff only, never on a public surface
+    regions: tuple[blur.Region, ...] = ()  # what was blurred, in the display's pixels
 
 
 def process(fileobj: BinaryIO, *, settings: Settings, field: str = "photos") -> ProcessedPhoto:
@@ -90,12 +101,52 @@ def _renditions(header: decode.Header, *, settings: Settings, field: str) -> Pro
     image = resize.to_srgb(image, icc)
     if orientation in _ORIENTATIONS:
         image = image.transpose(_ORIENTATIONS[orientation])
+    original = resize.in_background(_encode, image, quality=settings.jpeg_quality)  # while faces are looked for
+    regions = tuple(blur.face_region(b.x, b.y, b.w, b.h) for b in find_faces(image, settings=settings, field=field))
+    display, thumbnail = public_renditions(image, regions, settings=settings)
+    return ProcessedPhoto(display=display, thumbnail=thumbnail, source_format=header.source_format,
+                          original=original.result(), regions=regions)
+
+
+def find_faces(image: Image.Image, *, settings: Settings, field: str) -> list[faces.Box]:
+    """The faces of a display image, or a refusal: a photo is never published without being looked at."""
+    try:
+        return faces.detect(image, model=settings.face_model_file, working_px=settings.face_detection_px)
+    except faces.ModelUnavailable as exc:
+        log.error("face model unavailable: %s", exc)
+        raise errors.ServiceUnavailable(
+            "floutage_indisponible",
+            "Le floutage automatique des visages est momentanément indisponible : la photo n'a pas été "
+            "enregistrée. Réessayez plus tard.",
+            field=field,
+        ) from exc
+    except faces.DetectionFailed as exc:
+        log.warning("face detection failed: %s", exc)
+        raise errors.Unprocessable(
+            "photo_non_analysable",
+            "Cette photo n'a pas pu être analysée pour flouter les visages ; elle n'a pas été enregistrée. "
+            "Essayez avec une autre photo.",
+            field=field,
+        ) from exc
+
+
+def public_renditions(
+    image: Image.Image, regions: Sequence[blur.Region], *, settings: Settings
+) -> tuple[Rendition, Rendition]:
+    """The display and the thumbnail of an upright sRGB display image, with `regions` blurred in both."""
+    image = blur.apply(image, regions)
     display = resize.in_background(_encode, image, quality=settings.jpeg_quality)  # while the thumbnail is made
     thumb = image.resize(
         resize.fit(image.size, settings.thumbnail_max_px), Image.Resampling.LANCZOS, reducing_gap=resize.REDUCING_GAP
     )
-    thumbnail = _encode(thumb, quality=settings.jpeg_quality)
-    return ProcessedPhoto(display=display.result(), thumbnail=thumbnail, source_format=header.source_format)
+    return display.result(), _encode(thumb, quality=settings.jpeg_quality)
+
+
+def remake(original: bytes, regions: Sequence[blur.Region], *, settings: Settings) -> tuple[Rendition, Rendition]:
+    """New public renditions from a stored original (a JPEG this pipeline wrote) and the regions to blur."""
+    with Image.open(io.BytesIO(original)) as stored:
+        image = stored.convert("RGB")
+    return public_renditions(image, regions, settings=settings)
 
 
 def _encode(image: Image.Image, *, quality: int) -> Rendition:
