@@ -50,6 +50,11 @@ def sees_contact(user: User) -> bool:
     return role(user) in STAFF_ALL
 
 
+def sees_originals(user: User) -> bool:
+    """Unblurred photos (faces, plates): coordinators and admins only."""
+    return role(user) in STAFF_ALL
+
+
 def require_triage(user: User) -> None:
     """Qualify, assign, merge, change category or priority: the coordinators' work."""
     if role(user) not in STAFF_ALL:

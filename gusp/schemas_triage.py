@@ -51,13 +51,40 @@ class ReportSummary(BaseModel):
     thumbnail_url: str | None
 
 
+class BlurRegion(BaseModel):
+    """A blurred region, in pixels of the display photo; `source`: visage (found at intake) or manuel."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    source: str
+
+
 class PhotoStaff(PhotoPublic):
-    """A photo as staff see it: URLs behind sign-in, whether it is hidden, whether the public sees it."""
+    """A photo as staff see it: URLs behind sign-in, whether it is hidden, whether the public sees it,
+    what is blurred in public and where its unblurred original is (coordinators and admins)."""
 
     id: int
     hidden: bool = Field(description="Masquée par un coordinateur.")
     public: bool = Field(description="Visible du public (ni masquée, ni catégorie sensible, ni en attente).")
     public_url: str | None = Field(None, description="Son adresse publique, si elle est visible du public.")
+    kind: str = Field("signalement", description="signalement ou apres.")
+    original_url: str | None = Field(None, description="Photo non floutée (coordinateurs et administrateurs) ; "
+                                                       "absente si rien n'est flouté ou si elle a été purgée.")
+    blur_regions: list[BlurRegion] = Field(default_factory=list)
+
+
+class RectangleIn(BaseModel):
+    x: int = Field(ge=-100_000, le=100_000)
+    y: int = Field(ge=-100_000, le=100_000)
+    w: int = Field(gt=0, le=100_000)
+    h: int = Field(gt=0, le=100_000)
+
+
+class BlurIn(BaseModel):
+    rectangles: list[RectangleIn] = Field(min_length=1, max_length=20,
+                                          description="Rectangles à flouter, en pixels de la photo affichée.")
 
 
 class ReportStaff(ReportPublic):
@@ -82,6 +109,7 @@ class ReportStaff(ReportPublic):
     similar_count: int
     contact: ContactStaff | None
     staff_timeline: list[TimelineEntry]
+    staff_photos: list[PhotoStaff] = []
 
 
 class ReportPage(BaseModel):

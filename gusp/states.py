@@ -107,6 +107,7 @@ class EventKind(StrEnum):
     PHOTO_SHOWN = "photo_shown"
     PUBLISHED = "published"  # GUSP_PUBLIC_MODERATION=before: description and photos made public
     PHOTOS_PURGED = "photos_purged"  # retention: the photos of a long-closed report deleted
+    PHOTO_BLURRED = "photo_blurred"  # a coordinator blurred rectangles of a photo (staff only)
 
 
 class OutboxStatus(StrEnum):

@@ -25,6 +25,7 @@ from gusp.api import (
     packs,
     pages,
     partner_open311,
+    photo_blur,
     partners,
     referentials,
     reports,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(triage.router)
     app.include_router(moderation.router)
+    app.include_router(photo_blur.router)
     app.include_router(partners.router)
     app.include_router(partner_open311.router)
     app.include_router(stats.router)

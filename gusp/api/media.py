@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, or_, select
 from starlette.background import BackgroundTask
 
-from gusp import errors
+from gusp import access, errors
+from gusp.models import ReportPhoto
 from gusp.api import auth_deps, deps
 from gusp.public import visibility
 from gusp.storage import PhotoStorage
@@ -62,6 +63,16 @@ def read_photo(key: str, request: Request, session: deps.SessionDep, storage: de
 
 @router.get("/api/v1/gestion/media/{key}", response_class=StreamingResponse, summary="Une photo (personnel)",
             responses=_JPEG, tags=["gestion"])
-def read_staff_photo(key: str, user: auth_deps.CurrentUser, storage: deps.StorageDep) -> StreamingResponse:
-    """Any stored rendition, hidden photos included, for signed-in staff; keys are unguessable content hashes."""
+def read_staff_photo(key: str, user: auth_deps.CurrentUser, session: deps.SessionDep,
+                     storage: deps.StorageDep) -> Response:
+    """Any stored rendition, hidden photos included, for signed-in staff; keys are unguessable content hashes.
+    An unblurred original only for coordinators and admins (faces, plates)."""
+    if not access.sees_originals(user) and session.scalar(select(_original_only(key))):
+        return _not_public()
     return _stream(storage, key, "private, no-store")
+
+
+def _original_only(key: str) -> ColumnElement[bool]:
+    """SQL: `key` is an unblurred original that no rendition shares."""
+    renditions = exists().where(or_(ReportPhoto.display_key == key, ReportPhoto.thumbnail_key == key))
+    return exists().where(ReportPhoto.original_key == key) & ~renditions

@@ -20,8 +20,16 @@ def staff_media_url(key: str, *, settings: Settings) -> str:
     return f"{settings.public_url.rstrip('/')}/api/v1/gestion/media/{key}"
 
 
-def staff_photo(report: Report, p: ReportPhoto, *, settings: Settings) -> schemas_triage.PhotoStaff:
+def staff_photo(report: Report, p: ReportPhoto, *, settings: Settings, user: User | None = None
+                ) -> schemas_triage.PhotoStaff:
+    """`user`: when given, the unblurred original's address if this user may see it."""
+    original = (f"{settings.public_url.rstrip('/')}/api/v1/gestion/reports/{report.reference}/photos/{p.id}/original"
+                if user is not None and p.original_key and access.sees_originals(user) else None)
     return schemas_triage.PhotoStaff(
+        kind=p.kind,
+        original_url=original,
+        blur_regions=[schemas_triage.BlurRegion(x=r["x"], y=r["y"], w=r["w"], h=r["h"], source=r["source"])
+                      for r in p.blur_regions],
         id=p.id,
         url=staff_media_url(p.display_key, settings=settings),
         thumbnail_url=staff_media_url(p.thumbnail_key, settings=settings),
@@ -36,8 +44,10 @@ def staff_photo(report: Report, p: ReportPhoto, *, settings: Settings) -> schema
     )
 
 
-def staff_photos(report: Report, *, settings: Settings, kind: str = "signalement") -> list[schemas_triage.PhotoStaff]:
-    return [staff_photo(report, p, settings=settings) for p in report.photos if p.kind == kind]
+def staff_photos(report: Report, *, settings: Settings, kind: str | None = "signalement", user: User | None = None
+                 ) -> list[schemas_triage.PhotoStaff]:
+    """The photos of one kind (None: every photo, before and after)."""
+    return [staff_photo(report, p, settings=settings, user=user) for p in report.photos if kind in (None, p.kind)]
 
 
 def _first_thumbnail(report: Report, settings: Settings) -> str | None:
@@ -67,8 +77,8 @@ def to_staff(session: Session, report: Report, *, user: User, settings: Settings
             nearest_quartier=public_views.quartier_ref(report.nearest_quartier),
             distance_m=None if report.nearest_distance_m is None else round(report.nearest_distance_m, 1),
         ),
-        photos=staff_photos(report, settings=settings),
-        after_photos=staff_photos(report, settings=settings, kind="apres"),
+        photos=staff_photos(report, settings=settings, user=user),
+        after_photos=staff_photos(report, settings=settings, kind="apres", user=user),
         public_description=public.description,
         location_public=public.location is not None,
         source=states.Source(report.source),
@@ -88,6 +98,7 @@ def to_staff(session: Session, report: Report, *, user: User, settings: Settings
                                          note=e.note, note_public=e.note_public)
             for e in public_views.events(session, report)
         ],
+        staff_photos=staff_photos(report, settings=settings, kind=None, user=user),
     )
 
 

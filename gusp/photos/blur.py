@@ -67,11 +67,12 @@ def apply(image: Image.Image, regions: Iterable[Region]) -> Image.Image:
         smear = smear.resize((w, h), Image.Resampling.BILINEAR)
         smear = smear.filter(ImageFilter.GaussianBlur(max(2, min(w, h) / 8)))
         mask = None
-        if region.ellipse:
+        if region.ellipse:  # feathered on its outer tenth, which is margin: the face itself is fully covered
             mask = Image.new("L", (w, h), 0)
             ImageDraw.Draw(mask).ellipse(
                 (region.x - left, region.y - top, region.x + region.w - left - 1, region.y + region.h - top - 1),
                 fill=255)
+            mask = mask.filter(ImageFilter.GaussianBlur(max(1, min(region.w, region.h) / 24)))
         out.paste(smear, (left, top), mask)
     return out or image
 

@@ -56,7 +56,7 @@ class ProcessedPhoto:
     display: Rendition  # long side <= settings.display_max_px (never upscaled); faces blurred
     thumbnail: Rendition  # long side <= settings.thumbnail_max_px; faces blurred
     source_format: str  # "JPEG" | "PNG" | "WEBP" | "HEIF"
-    original: Rendition | None = None  # the display unblurred: staff only, never on a public surface
+    original: Rendition | None = None  # the display unblurred, if anything was blurred: staff only, never public
     regions: tuple[blur.Region, ...] = ()  # what was blurred, in the display's pixels
 
 
@@ -101,11 +101,12 @@ def _renditions(header: decode.Header, *, settings: Settings, field: str) -> Pro
     image = resize.to_srgb(image, icc)
     if orientation in _ORIENTATIONS:
         image = image.transpose(_ORIENTATIONS[orientation])
-    original = resize.in_background(_encode, image, quality=settings.jpeg_quality)  # while faces are looked for
     regions = tuple(blur.face_region(b.x, b.y, b.w, b.h) for b in find_faces(image, settings=settings, field=field))
+    # Kept only when it differs from the display: with no face, the display is the original.
+    original = resize.in_background(_encode, image, quality=settings.jpeg_quality) if regions else None
     display, thumbnail = public_renditions(image, regions, settings=settings)
     return ProcessedPhoto(display=display, thumbnail=thumbnail, source_format=header.source_format,
-                          original=original.result(), regions=regions)
+                          original=original.result() if original else None, regions=regions)
 
 
 def find_faces(image: Image.Image, *, settings: Settings, field: str) -> list[faces.Box]:
