@@ -3,6 +3,7 @@
 // Every form shows the API's message next to its field and keeps what was typed when it fails.
 
 import { ApiError, get, post } from "./api.js";
+import { blurEditor } from "./blur_editor.js";
 import { $, announce, h } from "./dom.js";
 import { busy, clearErrors, showErrors } from "./forms.js";
 import {
@@ -178,6 +179,8 @@ function eventText(event, report) {
       return `doublon de ${data.master}`;
     case "duplicate_attached":
       return `${data.duplicate} rattaché`;
+    case "photo_blurred":
+      return `${data.rectangles} rectangle${data.rectangles > 1 ? "s" : ""} sur la photo ${(data.position ?? 0) + 1}`;
     default:
       return "";
   }
@@ -224,6 +227,8 @@ function render(report) {
       h("p", {}, [contact.name, contact.email, contact.phone].filter(Boolean).join(" — ") || "—")) : null,
     gallery("Photo du signalement", report.photos, report, manager),
     gallery("Photo après intervention", report.after_photos, report, manager),
+    manager && report.staff_photos?.length ? h("section", { class: "blur-editors" }, h("h3", {}, "Flouter des zones"),
+      ...report.staff_photos.map((photo, index) => blurEditor(report.reference, photo, index, actionForm))) : null,
     h("div", { class: "actions-grid" }, ...(manager ? managerActions(report) : partnerActions(report, role))),
     timeline(report),
   ].filter(Boolean));

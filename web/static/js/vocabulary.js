@@ -56,6 +56,7 @@ export const EVENT_KINDS = {
   photo_shown: "Photo de nouveau visible du public",
   published: "Description et photos publiées",
   photos_purged: "Photos effacées (durée de conservation échue)",
+  photo_blurred: "Zone floutée",
 };
 
 const TIME_ZONE = "Europe/Paris";
