@@ -1,5 +1,7 @@
 """Run as `python -m tests.peak_memory FILE`: one photo processed in this fresh process; prints its
 estimated cost and its measured peak, the rise of VmHWM above the RSS before it, in bytes (Linux).
+The estimate is the decode budget's share plus the face detector's working memory, which the
+detector bounds apart (gusp.photos.faces.DETECTIONS_AT_ONCE).
 
 The format's libraries are loaded first by a small photo of the same format, so that only the
 photo's own memory is counted, as in a server that has already processed photos.
@@ -13,7 +15,7 @@ import sys
 from pathlib import Path
 
 from gusp import photos
-from gusp.photos import budget, decode
+from gusp.photos import budget, decode, faces
 from tests import builders_photos as build
 
 
@@ -39,7 +41,8 @@ def main(path: str) -> None:
                                settings=settings)
     Path("/proc/self/clear_refs").write_text("5")  # VmHWM back to the current RSS
     before = _kib("VmRSS")
-    photos.process(io.BytesIO(data), settings=settings)
+    processed = photos.process(io.BytesIO(data), settings=settings)
+    estimate += faces.working_bytes((processed.display.width, processed.display.height), settings.face_detection_px)
     print(json.dumps({"estimate": estimate, "peak": _kib("VmHWM") - before}))
 
 

@@ -36,6 +36,7 @@ MAX_WAITING = 8  # requests queued for a share; more are answered 503 at once, k
 # Bytes Pillow stores per pixel for each decoded mode (RGB is stored on four bytes, like RGBA).
 _PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
 _WORKING_COPIES = 3  # display-sized images alive at once: resampled, sRGB or oriented, the encoder's buffers
+# The face detector's own memory is not counted here: it is bounded apart (gusp.photos.faces.DETECTIONS_AT_ONCE).
 _FIXED = 4 * MIB  # decoder structures, the thumbnail, JPEG output buffers
 _CHROMA_SAMPLES = {420: 1.5, 422: 2, 444: 3}  # samples a pixel in a HEIF's YCbCr planes
 

@@ -15,6 +15,7 @@ publish it unblurred.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -33,7 +34,18 @@ WORKING_PX = 1024
 THRESHOLD = 0.25
 _NMS_IOU = 0.3
 THREADS = 1  # onnxruntime threads per run: requests run side by side on the cores (docs/benchmarks.md)
+# The detector's activations take ~150 bytes a pixel of its working image (115 MiB at 1024 × 768,
+# measured; freed after each run): at most this many run at once, one a core, whatever the number
+# of photos being decoded (whose memory gusp.photos.budget bounds).
+DETECTIONS_AT_ONCE = max(1, min(4, os.cpu_count() or 1))
 _lock = threading.Lock()
+_running = threading.BoundedSemaphore(DETECTIONS_AT_ONCE)
+
+
+def working_bytes(size: tuple[int, int], working_px: int = WORKING_PX) -> int:
+    """The memory one detection takes on an image of this size (the activations, ~150 bytes a working pixel)."""
+    scale = min(1.0, working_px / max(size))
+    return 160 * round(size[0] * scale) * round(size[1] * scale)
 
 
 class DetectionFailed(Exception):
@@ -63,7 +75,8 @@ def detect(image: Image.Image, *, model: Path | None = None, working_px: int = W
         small = image if scale == 1.0 else image.resize(
             (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR
         )
-        boxes = _run(session, small.convert("RGB"))
+        with _running:
+            boxes = _run(session, small.convert("RGB"))
     except DetectionFailed:
         raise
     except Exception as exc:  # onnxruntime, numpy and Pillow raise many kinds; every one means "not analysed"
@@ -136,6 +149,7 @@ def _session(path: Path) -> object:
             options.log_severity_level = 3
             options.intra_op_num_threads = THREADS
             options.inter_op_num_threads = 1
+            options.enable_cpu_mem_arena = False  # activations freed after each photo: the decode budget counts them
             return onnxruntime.InferenceSession(
                 model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
             )

@@ -101,12 +101,24 @@ def _renditions(header: decode.Header, *, settings: Settings, field: str) -> Pro
     image = resize.to_srgb(image, icc)
     if orientation in _ORIENTATIONS:
         image = image.transpose(_ORIENTATIONS[orientation])
-    regions = tuple(blur.face_region(b.x, b.y, b.w, b.h) for b in find_faces(image, settings=settings, field=field))
-    # Kept only when it differs from the display: with no face, the display is the original.
-    original = resize.in_background(_encode, image, quality=settings.jpeg_quality) if regions else None
+    # Most photos of a street have no face: their renditions are made while the detector looks, on
+    # the other core. If it finds one, that display becomes the staff-only original and only the
+    # unblurred thumbnail is thrown away (never stored).
+    plain_display = resize.in_background(_encode, image, quality=settings.jpeg_quality)
+    plain_thumbnail = resize.in_background(_thumbnail, image, settings=settings)
+    try:
+        boxes = find_faces(image, settings=settings, field=field)
+    except BaseException:
+        plain_thumbnail.cancel()
+        raise
+    if not boxes:
+        return ProcessedPhoto(display=plain_display.result(), thumbnail=plain_thumbnail.result(),
+                              source_format=header.source_format)
+    plain_thumbnail.cancel()
+    regions = tuple(blur.face_region(b.x, b.y, b.w, b.h) for b in boxes)
     display, thumbnail = public_renditions(image, regions, settings=settings)
     return ProcessedPhoto(display=display, thumbnail=thumbnail, source_format=header.source_format,
-                          original=original.result() if original else None, regions=regions)
+                          original=plain_display.result(), regions=regions)
 
 
 def find_faces(image: Image.Image, *, settings: Settings, field: str) -> list[faces.Box]:
@@ -137,10 +149,14 @@ def public_renditions(
     """The display and the thumbnail of an upright sRGB display image, with `regions` blurred in both."""
     image = blur.apply(image, regions)
     display = resize.in_background(_encode, image, quality=settings.jpeg_quality)  # while the thumbnail is made
+    return display.result(), _thumbnail(image, settings=settings)
+
+
+def _thumbnail(image: Image.Image, *, settings: Settings) -> Rendition:
     thumb = image.resize(
         resize.fit(image.size, settings.thumbnail_max_px), Image.Resampling.LANCZOS, reducing_gap=resize.REDUCING_GAP
     )
-    return display.result(), _encode(thumb, quality=settings.jpeg_quality)
+    return _encode(thumb, quality=settings.jpeg_quality)
 
 
 def remake(original: bytes, regions: Sequence[blur.Region], *, settings: Settings) -> tuple[Rendition, Rendition]:
