@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
+from datetime import timedelta
 
 import pytest
-from PIL import Image, ImageFilter, ImageStat
 from sqlalchemy import func, select
 
-from gusp import partners
+from gusp import partners, photo_blur
 from gusp.models import Report, ReportPhoto
 from tests import builders
 from tests.api.test_reports import post
@@ -146,3 +145,21 @@ def test_a_face_photo_that_cannot_be_analysed_files_nothing(app, client, session
     assert refused.json()["code"] == "floutage_indisponible" and "visages" in refused.json()["message"]
     assert session.scalar(select(func.count()).select_from(Report)) == count
     assert builders.stored_files(settings) == []
+
+
+def test_purged_originals_are_no_longer_served_and_blurring_goes_on_from_the_display(client, session, filed,
+                                                                                    coordinator):
+    public, sent = filed
+    ref = public["reference"]
+    [photo] = client.get(f"/api/v1/gestion/reports/{ref}", headers=coordinator).json()["staff_photos"]
+    now = session.scalar(select(func.now()))
+
+    assert photo_blur.purge_originals(session=session, before=now - timedelta(days=1)) == 0
+    assert photo_blur.purge_originals(session=session, before=now + timedelta(seconds=1)) >= 1
+
+    assert client.get(photo["original_url"], headers=coordinator).json()["code"] == "original_absent"
+    answer = client.post(f"/api/v1/gestion/reports/{ref}/photos/{photo['id']}/blur", headers=coordinator,
+                         json={"rectangles": [{"x": 140, "y": 340, "w": 70, "h": 80}]})
+    [after] = answer.json()["staff_photos"]
+    assert after["original_url"] is None  # a blurred display never becomes the "original"
+    assert box_detail(client.get(after["url"]).content, FACE, 1.0) < box_detail(sent, FACE, 1.0) * 0.4
