@@ -137,7 +137,7 @@ def evaluate(cases, working_px: int) -> dict:
             "wrong": wrong}
 
 
-def cost(runs: int, working: list[int]) -> list[tuple[str, str, float, float]]:
+def cost(runs: int, working: list[int]) -> list[tuple[str, str, float, float, float, float]]:
     from bench_photos import make_photo
 
     from gusp import photos
@@ -161,17 +161,20 @@ def cost(runs: int, working: list[int]) -> list[tuple[str, str, float, float]]:
             for px in working:
                 settings = Settings(face_detection_px=px)
                 timings: dict[bool, list[float]] = {True: [], False: []}
+                cpu: dict[bool, list[float]] = {True: [], False: []}
                 for _ in range(2):  # warm-up: the model's session, the thread pool
                     photos.process(io.BytesIO(data), settings=settings)
                 for _ in range(runs):
                     for detect in (True, False):
                         pipeline.find_faces = real_find if detect else (lambda image, **_: [])
-                        started = time.perf_counter()
+                        started, started_cpu = time.perf_counter(), time.process_time()
                         photos.process(io.BytesIO(data), settings=settings)
                         timings[detect].append(time.perf_counter() - started)
+                        cpu[detect].append(time.process_time() - started_cpu)  # every thread of the process
                 pipeline.find_faces = real_find
                 with_ms, without_ms = (statistics.median(timings[d]) * 1000 for d in (True, False))
-                rows.append((label, str(px), with_ms, without_ms))
+                with_cpu, without_cpu = (statistics.median(cpu[d]) * 1000 for d in (True, False))
+                rows.append((label, str(px), with_ms, without_ms, with_cpu, without_cpu))
     return rows
 
 
@@ -208,10 +211,11 @@ def main() -> None:
         print(f"\nmissed at {px}: {', '.join(names) or 'none'}; false blurs: {', '.join(wrong) or 'none'}")
     if args.skip_cost:
         return
-    print("\n| photo | working px | pipeline with detection, median ms | without, median ms | ratio |")
-    print("|---|---:|---:|---:|---:|")
-    for label, px, with_ms, without_ms in cost(args.runs, args.working):
-        print(f"| {label} | {px} | {with_ms:.0f} | {without_ms:.0f} | {with_ms / without_ms:.2f}× |")
+    print("\n| photo | working px | with detection, median ms | without | ratio | CPU ms with | CPU ms without | CPU ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label, px, with_ms, without_ms, with_cpu, without_cpu in cost(args.runs, args.working):
+        print(f"| {label} | {px} | {with_ms:.0f} | {without_ms:.0f} | {with_ms / without_ms:.2f}× "
+              f"| {with_cpu:.0f} | {without_cpu:.0f} | {with_cpu / without_cpu:.2f}× |")
 
 
 if __name__ == "__main__":
