@@ -7,7 +7,7 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from gusp import access, bounds, db, errors, photo_blur, schemas_triage
-from gusp.api import auth_deps, deps, triage, views
+from gusp.api import auth_deps, deps, triage
 from gusp.photos import blur
 
 router = APIRouter(prefix="/api/v1/gestion/reports", tags=["gestion"])
@@ -21,7 +21,7 @@ def read_original(reference: str, photo_id: bounds.Id, session: deps.SessionDep,
                   user: auth_deps.CurrentUser) -> StreamingResponse:
     if not access.sees_originals(user):
         raise errors.Forbidden("interdit", "Seuls les coordinateurs GUSP voient les photos non floutées.")
-    photo = photo_blur.photo_of(triage._visible(session, user, reference), photo_id)
+    photo = photo_blur.photo_of(triage.visible_report(session, user, reference), photo_id)
     if photo.original_key is None:
         raise errors.NotFound("original_absent", "Cette photo n'a pas d'original non flouté (rien n'y est flouté, "
                                                  "ou il a été supprimé au terme de sa durée de conservation).")
@@ -40,7 +40,7 @@ def read_original(reference: str, photo_id: bounds.Id, session: deps.SessionDep,
 def blur_rectangles(reference: str, photo_id: bounds.Id, body: schemas_triage.BlurIn, session: deps.SessionDep,
                     settings: deps.SettingsDep, storage: deps.StorageDep,
                     user: auth_deps.CurrentUser) -> schemas_triage.ReportStaff:
-    report = triage._visible(session, user, reference)
+    report = triage.visible_report(session, user, reference)
     access.require_triage(user)
     photo = photo_blur.photo_of(report, photo_id)
     with db.transaction(session):
@@ -48,4 +48,4 @@ def blur_rectangles(reference: str, photo_id: bounds.Id, body: schemas_triage.Bl
             session=session, settings=settings, storage=storage, report=report, photo=photo, actor=user,
             rectangles=[blur.Region(r.x, r.y, r.w, r.h) for r in body.rectangles],
         )
-    return views.to_staff(session, report, user=user, settings=settings, now=triage._now(session))
+    return triage.detail(session, report, user, settings)

@@ -61,7 +61,7 @@ def test_a_coordinator_blurs_a_rectangle_and_the_public_renditions_are_remade(cl
     ref = public["reference"]
     [photo] = client.get(f"/api/v1/gestion/reports/{ref}", headers=coordinator).json()["staff_photos"]
     badge = [140, 340, 210, 420]  # the mission patch on the suit: no face, sharp
-    before = box_detail(client.get(photo["url"]).content, badge, 1.0)
+    before = box_detail(client.get(photo["url"], headers=coordinator).content, badge, 1.0)
 
     answer = client.post(f"/api/v1/gestion/reports/{ref}/photos/{photo['id']}/blur", headers=coordinator,
                          json={"rectangles": [{"x": 140, "y": 340, "w": 70, "h": 80}]})
@@ -69,10 +69,11 @@ def test_a_coordinator_blurs_a_rectangle_and_the_public_renditions_are_remade(cl
     assert answer.status_code == 200, answer.text
     [after] = answer.json()["staff_photos"]
     assert after["url"] != photo["url"] and after["thumbnail_url"] != photo["thumbnail_url"]
-    assert box_detail(client.get(after["url"]).content, badge, 1.0) < before * 0.3
-    assert box_detail(client.get(after["url"]).content, FACE, 1.0) < box_detail(sent, FACE, 1.0) * 0.4
+    assert box_detail(client.get(after["url"], headers=coordinator).content, badge, 1.0) < before * 0.3
+    assert box_detail(client.get(after["url"], headers=coordinator).content, FACE, 1.0) < box_detail(sent, FACE, 1.0) * 0.4
     assert [r["source"] for r in after["blur_regions"]] == ["visage", "manuel"]
-    assert client.get(f"/api/v1/reports/{ref}").json()["photos"][0]["url"] == after["url"]
+    assert client.get(f"/api/v1/reports/{ref}").json()["photos"][0]["url"] == after["public_url"]
+    assert client.get(photo["public_url"]).status_code == 404  # the former public display is no longer served
     kinds = [e["kind"] for e in answer.json()["staff_timeline"]]
     assert kinds[-1] == "photo_blurred"
     public_kinds = [e.get("kind") for e in client.get(f"/api/v1/reports/{ref}").json()["timeline"]]
@@ -92,10 +93,13 @@ def test_a_photo_without_a_face_gets_its_original_kept_when_first_blurred(client
                          json={"rectangles": [{"x": 215, "y": 215, "w": 145, "h": 75}]})  # the plate
 
     [after] = answer.json()["staff_photos"]
-    assert after["original_url"] and client.get(photo["url"]).status_code == 404  # old display: now the original
+    assert after["original_url"] and client.get(photo["public_url"]).status_code == 404  # old display: now the original
+    group = builders.staff(session, "groupe")[1]
+    assert client.get(photo["url"], headers=group).status_code == 404  # nor on the staff route for other roles
+    assert client.get(photo["url"], headers=coordinator).status_code == 200
     plate = [222, 222, 350, 282]
     original = client.get(after["original_url"], headers=coordinator).content
-    assert box_detail(client.get(after["url"]).content, plate, 1.0) < box_detail(original, plate, 1.0) * 0.4
+    assert box_detail(client.get(after["url"], headers=coordinator).content, plate, 1.0) < box_detail(original, plate, 1.0) * 0.4
 
 
 @pytest.mark.parametrize(("body", "status", "code"), [
@@ -162,4 +166,4 @@ def test_purged_originals_are_no_longer_served_and_blurring_goes_on_from_the_dis
                          json={"rectangles": [{"x": 140, "y": 340, "w": 70, "h": 80}]})
     [after] = answer.json()["staff_photos"]
     assert after["original_url"] is None  # a blurred display never becomes the "original"
-    assert box_detail(client.get(after["url"]).content, FACE, 1.0) < box_detail(sent, FACE, 1.0) * 0.4
+    assert box_detail(client.get(after["url"], headers=coordinator).content, FACE, 1.0) < box_detail(sent, FACE, 1.0) * 0.4
