@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from gusp import retention, states, storage, triage
+from gusp import photo_blur, retention, states, storage, triage
 from gusp.models import Category, Report, ReportEvent
+from gusp.photos import blur
 from gusp.public import moderation
 from gusp.public import views as public_views
 from gusp.public.redact import PHONE_MASK
@@ -24,6 +25,9 @@ def _every_kind_with_internal_notes(session, settings, sessions) -> tuple[Report
     moderation.publish(session=session, report=report, actor=user)
     moderation.set_photo_hidden(session=session, report=report, photo_id=report.photos[0].id, hidden=True, actor=user)
     moderation.set_photo_hidden(session=session, report=report, photo_id=report.photos[0].id, hidden=False, actor=user)
+    photo_blur.add_rectangles(session=session, settings=settings, storage=storage.from_settings(settings),
+                              report=report, photo=report.photos[0], rectangles=[blur.Region(10, 10, 50, 50)],
+                              actor=user)
     master = builders.make_report(session, settings)
     partner = builders_routing.make_partner(session)
     triage.assign(session=session, settings=settings, report=report, partner=partner, actor=user, note=NOTE)
