@@ -1,7 +1,7 @@
 """Faces: the unblurred original of each report photo (staff only) and the regions blurred in public.
 
 Revision ID: 0007
-Revises: 0015
+Revises: 0010
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0007"
-down_revision = "0015"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
