@@ -127,5 +127,5 @@ def test_a_positive_point_whose_commit_answer_is_lost_keeps_its_photos(through_p
     assert_uncertain(lost)
     [photo] = direct.scalars(select(DiagnosticPhoto).join(DiagnosticFinding)
                              .where(DiagnosticFinding.diagnostic_id == walk.json()["id"])).all()
-    for key in (photo.display_key, photo.thumbnail_key):
-        assert client.get(f"/media/{key}").status_code == 200
+    for key in (photo.display_key, photo.thumbnail_key):  # walks' photos are staff-only
+        assert client.get(f"/api/v1/gestion/media/{key}", headers=coordinator).status_code == 200
