@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from urllib.parse import quote
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
@@ -37,6 +38,8 @@ class MailKind(StrEnum):
     """Which template a row was rendered from (`outbox.kind`)."""
 
     REPORT_RECEIVED = "report_received"
+    REPORT_ACKNOWLEDGED = "report_acknowledged"
+    REPORT_COMMENTED = "report_commented"
     REPORT_ASSIGNED = "report_assigned"
     REPORT_CLOSED = "report_closed"
     OVERDUE_DIGEST = "overdue_digest"
@@ -114,6 +117,39 @@ def report_received(*, session: Session, settings: Settings, report: Report) -> 
             report_id=report.id,
         )
     ]
+
+
+def report_acknowledged(*, session: Session, settings: Settings, report: Report) -> list[OutboxMessage]:
+    """Tell the reporter that the report was taken into account (qualified), with who handles it and by when."""
+    return _to_reporter(
+        session=session, settings=settings, report=report, kind=MailKind.REPORT_ACKNOWLEDGED,
+        subject=f"Signalement {report.reference} : pris en compte",
+        partner=report.partner.name if report.partner is not None else None,
+        due=_fr_date(report.due_at, settings) if report.due_at else None,
+    )
+
+
+def report_commented(*, session: Session, settings: Settings, report: Report, note: str) -> list[OutboxMessage]:
+    """Pass a public comment of the staff on to the reporter."""
+    return _to_reporter(
+        session=session, settings=settings, report=report, kind=MailKind.REPORT_COMMENTED,
+        subject=f"Signalement {report.reference} : un nouveau message", note=note.strip(),
+    )
+
+
+def _to_reporter(
+    *, session: Session, settings: Settings, report: Report, kind: MailKind, subject: str, **context: object
+) -> list[OutboxMessage]:
+    """One mail to the reporter of `report` if reachable (an e-mail and consent), else none."""
+    contact = session.get(ReporterContact, report.id)
+    if not _reachable(contact):
+        return []
+    text, html = _render(
+        kind, title=subject, reference=report.reference, category=_category(session, report),
+        follow_url=follow_url(settings, report.reference), **context,
+    )
+    return [enqueue(session=session, kind=kind, recipient=contact.email, subject=subject, text=text, html=html,
+                    report_id=report.id)]
 
 
 def report_assigned(*, session: Session, settings: Settings, report: Report, partner: Partner) -> list[OutboxMessage]:
@@ -353,7 +389,8 @@ def follow_url(settings: Settings, reference: str) -> str:
 
 
 def staff_url(settings: Settings, reference: str) -> str:
-    return _url(settings, f"/gestion/signalements/{reference}")
+    """The console opened on the report (`/gestion?ref=…`): the one page staff work from."""
+    return _url(settings, f"/gestion?ref={quote(reference, safe='')}")
 
 
 @cache
@@ -420,6 +457,10 @@ def _days_late(due_at: datetime, now: datetime) -> str:
 
 def _fr_datetime(value: datetime, settings: Settings) -> str:
     return value.astimezone(ZoneInfo(settings.timezone)).strftime("%d/%m/%Y à %H:%M")
+
+
+def _fr_date(value: datetime, settings: Settings) -> str:
+    return value.astimezone(ZoneInfo(settings.timezone)).strftime("%d/%m/%Y")
 
 
 def _url(settings: Settings, path: str) -> str:

@@ -64,6 +64,8 @@ def change_status(
         note_public,
     )
     session.flush()
+    if old is states.ReportStatus.NOUVEAU and to is states.ReportStatus.PRIS_EN_COMPTE:
+        notify.report_acknowledged(session=session, settings=settings, report=report)
     if to in _CLOSING:
         notify.report_closed(session=session, settings=settings, report=report, public_note=note if note_public else None)
     return report
@@ -78,7 +80,9 @@ def assign(
     actor: User | None,
     note: str | None = None,
 ) -> Report:
-    """Hand the report to a partner: qualified (`pris_en_compte`) if it was new, due date set, partner told."""
+    """Hand the report to a partner, who is told: a new report is qualified (`pris_en_compte`, the
+    reporter hears of it) and gets the partner's deadline from now; a change of partner keeps the
+    deadline and puts an `en_cours` report back to `pris_en_compte`; the same partner again: 409."""
     if states.ReportStatus(report.status) not in states.OPEN:
         raise errors.Conflict(
             "signalement_ferme", "Ce signalement est clos ou résolu : rouvrez-le avant de l'affecter.", field="partner"
@@ -86,16 +90,30 @@ def assign(
     if not partner.active:
         raise errors.Unprocessable("partenaire_inactif", f"Le partenaire « {partner.name} » est désactivé.", field="partner")
     old_partner = report.partner_id
-    if report.status == states.ReportStatus.NOUVEAU:
-        change_status(session=session, settings=settings, report=report, to=states.ReportStatus.PRIS_EN_COMPTE, actor=actor)
+    status = states.ReportStatus(report.status)
+    if old_partner == partner.id and report.assigned_at is not None and status is not states.ReportStatus.NOUVEAU:
+        raise errors.Conflict(
+            "deja_affecte", f"Ce signalement est déjà affecté à « {partner.name} ».", field="partner_id"
+        )
     now = _now(session)
     report.partner_id = partner.id
     report.partner = partner
-    report.assigned_at = now
-    report.due_at = due_date(settings=settings, report=report, partner=partner, start=now)
+    if status is states.ReportStatus.NOUVEAU or report.due_at is None or report.assigned_at is None:
+        # Qualified now (first time, or again after a reopening): the partner's deadline starts now.
+        report.assigned_at = now
+        report.due_at = due_date(settings=settings, report=report, partner=partner, start=now)
+    # Otherwise a change of partner keeps the deadline promised to the resident: a late report stays late.
     report.updated_at = now
+    if status is states.ReportStatus.NOUVEAU:
+        change_status(session=session, settings=settings, report=report, to=states.ReportStatus.PRIS_EN_COMPTE,
+                      actor=actor)
+    elif status is states.ReportStatus.EN_COURS:
+        # Taken by the previous partner, not by this one: waiting for the new partner to take it.
+        report.status = states.ReportStatus.PRIS_EN_COMPTE
+        _event(session, report, states.EventKind.STATUS_CHANGED, actor, now,
+               {"old": status.value, "new": report.status, "reason": None, "cause": "reaffectation"}, None, False)
     _event(
-        session, report, states.EventKind.ASSIGNED, actor, now,
+        session, report, states.EventKind.ASSIGNED, actor, report.updated_at,  # after the status change
         {"old": old_partner, "new": partner.id, "due_at": report.due_at.isoformat()}, note, False,
     )
     session.flush()
@@ -148,14 +166,18 @@ def change_category(
 
 def comment(
     *, session: Session, report: Report, actor: User | None, note: str, public: bool = False,
-    event_data: dict | None = None,
+    event_data: dict | None = None, settings: Settings | None = None,
 ) -> ReportEvent:
+    """A note on the report; with `settings`, a public one is also mailed to the reporter (a staff
+    comment — not the words a resident sent through Open311)."""
     if not note.strip():
         raise errors.Unprocessable("commentaire_vide", "Le commentaire est vide.", field="note")
     now = _now(session)
     event = _event(session, report, states.EventKind.COMMENTED, actor, now, dict(event_data or {}), note.strip(),
                    public)
     session.flush()
+    if public and settings is not None:
+        notify.report_commented(session=session, settings=settings, report=report, note=note)
     return event
 
 

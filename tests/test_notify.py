@@ -107,7 +107,7 @@ def test_report_assigned_reaches_each_partner_address_without_the_residents_deta
     assert message.kind == "report_assigned"
     assert message.subject.startswith(f"Signalement {report.reference} : ")
     assert message.data == {"partner_id": partner.id}
-    staff = f"https://gusp.ville.test/gestion/signalements/{report.reference}"
+    staff = f"https://gusp.ville.test/gestion?ref={report.reference}"
     for body in (message.body_text, message.body_html):
         assert report.reference in body
         assert staff in body
@@ -239,7 +239,7 @@ def test_overdue_digest_lists_late_open_reports_to_each_active_coordinator(sessi
     for body in (message.body_text, message.body_html):
         for report in late:
             assert report.reference in body
-            assert f"https://gusp.ville.test/gestion/signalements/{report.reference}" in body
+            assert f"https://gusp.ville.test/gestion?ref={report.reference}" in body
         for report in not_listed:
             assert report.reference not in body
         assert "Pays d'Aix Habitat" in body or "Pays d&#39;Aix Habitat" in body

@@ -165,7 +165,8 @@ def comment(reference: str, body: schemas_triage.CommentIn, session: deps.Sessio
     if body.public:
         access.require_triage(user)  # only coordinators speak to the reporter
     with db.transaction(session):
-        triage.comment(session=session, report=report, actor=user, note=body.note, public=body.public)
+        triage.comment(session=session, settings=settings, report=report, actor=user, note=body.note,
+                       public=body.public)
     return detail(session, report, user, settings)
 
 
