@@ -30,6 +30,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from gusp.ops import logs
 
+    refusal = settings.public_url_missing()
+    if refusal is not None:
+        print(f"gusp serve ne démarre pas. {refusal}", file=sys.stderr)
+        return 2
     workers = args.workers or settings.web_workers
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker process counts its own requests; Prometheus reads them summed from this directory.

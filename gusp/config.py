@@ -16,6 +16,10 @@ DATA_DIR = PROJECT_DIR / "data"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GUSP_", extra="ignore")
 
+    env: str = Field(
+        "production", pattern="^(production|development)$",
+        description="production: `gusp serve` refuses to start without public_url; development: relative links allowed.",
+    )
     database_url: str = Field(
         "postgresql+psycopg://postgres@127.0.0.1:5432/gusp",
         description="SQLAlchemy URL of the PostgreSQL/PostGIS database.",
@@ -30,7 +34,10 @@ class Settings(BaseSettings):
     media_sweep_grace_hours: float = Field(
         24.0, gt=0, description="Unreferenced photo files younger than this are left alone by the sweep."
     )
-    public_url: str = Field("", description="Absolute base URL put before photo links; empty: relative links.")
+    public_url: str = Field(
+        "", description="Absolute base URL of the site (https://…), put before every link of mails and photos; "
+        "empty: relative links (development only)."
+    )
     max_photo_bytes: int = Field(15 * 1024 * 1024, gt=0, description="Largest accepted photo file, in bytes.")
     max_photos: int = Field(5, ge=0, le=20, description="Most photos on one report.")
     max_image_pixels: int = Field(
@@ -149,6 +156,20 @@ class Settings(BaseSettings):
     def max_request_bytes(self) -> int:
         """Largest request body: every photo at its limit, plus 1 MiB of text fields and multipart boundaries."""
         return self.max_photos * self.max_photo_bytes + 1024 * 1024
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
+
+    def public_url_missing(self) -> str | None:
+        """Why this installation cannot serve with its public_url (French), or None when it can."""
+        if self.public_url.strip() or self.development:
+            return None
+        return (
+            "GUSP_PUBLIC_URL n'est pas défini : les liens des e-mails (suivi d'un signalement, réinitialisation "
+            "du mot de passe, console) ne seraient pas cliquables. Indiquez l'adresse publique du site, par "
+            "exemple GUSP_PUBLIC_URL=https://gusp.example.fr, ou GUSP_ENV=development pour un essai local."
+        )
 
     @property
     def database_url_safe(self) -> str:

@@ -5,6 +5,7 @@
 # (tests/clock.py): 23:30 UTC, 31 December 23:30 UTC, and across both daylight-saving changes.
 # GUSP_TEST_CLOCK_RUNS=0 skips those runs.
 set -euo pipefail
+export GUSP_ENV=development  # the tests' servers have no public address
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/setup_ops.sh

@@ -7,6 +7,7 @@ rolled back with the rest.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,11 @@ from gusp.geo import perimeters
 pytest_plugins = ["tests.smtp", "tests.seaweed", "tests.clock"]  # real SMTP and S3 servers: `smtp_server`, `s3_server`; --clock
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # `gusp serve` in a subprocess reads its settings from the environment: no public URL in tests.
+    os.environ.setdefault("GUSP_ENV", "development")
+
+
 @pytest.fixture(scope="session")
 def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings()
@@ -35,6 +41,7 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         update={
             "database_url": url.render_as_string(hide_password=False),
             "media_dir": tmp_path_factory.mktemp("media-session"),
+            "env": "development",  # relative links allowed; production's refusal is tested on its own
             # Tests file many reports naming the same resident: rate limits are tested on their own
             # (tests/test_throttle.py), with limits of their own.
             "intake_per_ip_per_hour": 100_000,

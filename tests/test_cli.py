@@ -108,3 +108,13 @@ def test_serve_trusts_no_proxy_unless_told():
     assert config().proxy_headers is False
     behind = config("--forwarded-allow-ips", "10.0.0.5")
     assert behind.proxy_headers is True and behind.forwarded_allow_ips == "10.0.0.5"
+
+
+def test_serve_refuses_to_start_without_a_public_url_outside_development(cli_env):
+    env = {key: value for key, value in cli_env.items() if key not in ("GUSP_ENV", "GUSP_PUBLIC_URL")}
+
+    refused = subprocess.run([sys.executable, "-m", "gusp.cli", "serve", "--port", "1"], env=env, cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+
+    assert refused.returncode == 2
+    assert "GUSP_PUBLIC_URL n'est pas défini" in refused.stderr and "GUSP_ENV=development" in refused.stderr

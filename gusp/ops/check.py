@@ -45,7 +45,7 @@ class Finding:
 def run(settings: Settings) -> list[Finding]:
     """Every check, in the order an operator fixes things: database first, then what depends on it."""
     findings: list[Finding] = []
-    for check in (_database, _media, _smtp, _public_url, _web_assets, _timezone):
+    for check in (_environment, _database, _media, _smtp, _public_url, _web_assets, _timezone):
         try:
             findings.extend(check(settings))
         except Exception as error:  # a check that crashes is a finding, not a traceback
@@ -61,6 +61,13 @@ def report(findings: list[Finding]) -> str:
     verdict = ("Prêt pour la production." if not blockers and not warnings
                else f"{blockers} point(s) bloquant(s), {warnings} point(s) à regarder.")
     return "\n".join([*lines, "", verdict])
+
+
+def _environment(settings: Settings) -> Iterator[Finding]:
+    if settings.development:
+        yield Finding(Level.WARNING, "GUSP_ENV", "development : réglage d'essai, pas de production")
+    else:
+        yield Finding(Level.OK, "GUSP_ENV", settings.env)
 
 
 def _database(settings: Settings) -> Iterator[Finding]:
@@ -118,8 +125,12 @@ def _smtp(settings: Settings) -> Iterator[Finding]:
 def _public_url(settings: Settings) -> Iterator[Finding]:
     url = settings.public_url.strip()
     parts = urlsplit(url)
-    if not url:
-        yield Finding(Level.BLOCKER, "GUSP_PUBLIC_URL", "vide : les liens des e-mails ne seraient pas cliquables")
+    if not url and settings.development:
+        yield Finding(Level.WARNING, "GUSP_PUBLIC_URL",
+                      "vide (GUSP_ENV=development) : les liens des e-mails sont relatifs, donc pas cliquables")
+    elif not url:
+        yield Finding(Level.BLOCKER, "GUSP_PUBLIC_URL",
+                      "vide : les liens des e-mails ne seraient pas cliquables et `gusp serve` refuse de démarrer")
     elif parts.scheme != "https" or not parts.hostname:
         yield Finding(Level.BLOCKER, "GUSP_PUBLIC_URL", f"« {url} » doit être une adresse https:// complète")
     else:

@@ -33,6 +33,7 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
         "GUSP_S3_SECRET_KEY": settings.s3_secret_key,
         "GUSP_S3_REGION": settings.s3_region,
         "GUSP_PUBLIC_URL": settings.public_url,
+        "GUSP_ENV": settings.env,
         "GUSP_SMTP_HOST": settings.smtp_host,
         "GUSP_SMTP_PORT": str(settings.smtp_port),
     })

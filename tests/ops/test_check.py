@@ -17,7 +17,7 @@ def levels(findings: list[check.Finding]) -> dict[str, check.Level]:
 
 
 def test_a_complete_installation_has_no_blocker(engine, settings, smtp_server):
-    ready = smtp.mail_settings(settings, smtp_server, public_url="https://gusp.ville.test")
+    ready = smtp.mail_settings(settings, smtp_server, public_url="https://gusp.ville.test", env="production")
 
     findings = check.run(ready)
 
@@ -39,6 +39,16 @@ def test_each_missing_piece_is_named_as_a_blocker(engine, settings, tmp_path):
     assert found["stockage des photos"] is check.Level.BLOCKER
     assert found["fuseau horaire"] is check.Level.BLOCKER
     assert found["schéma"] is check.Level.OK
+
+
+def test_relative_links_block_production_and_only_warn_in_development(engine, settings, smtp_server):
+    production = smtp.mail_settings(settings, smtp_server, public_url="", env="production")
+    development = production.model_copy(update={"env": "development"})
+
+    assert levels(check.run(production))["GUSP_PUBLIC_URL"] is check.Level.BLOCKER
+    found = levels(check.run(development))
+    assert found["GUSP_PUBLIC_URL"] is check.Level.WARNING and found["GUSP_ENV"] is check.Level.WARNING
+    assert "relatifs" in check.report(check.run(development))
 
 
 def test_an_unmigrated_database_and_an_unreachable_one_block(settings):
