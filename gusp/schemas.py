@@ -7,7 +7,6 @@ and whose message is French; `gusp.api.errors` turns them into `{"code", "messag
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
@@ -22,7 +21,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from gusp import states
+from gusp import localtime, states
 
 DESCRIPTION_MAX = 4000
 _PHONE_FR = re.compile(r"^(?:\+33|0033|0)[1-9]\d{8}$")
@@ -172,7 +171,7 @@ class PhotoPublic(BaseModel):
 class PublicEvent(BaseModel):
     """A step of the public timeline: status changes and notes meant for the reporter."""
 
-    at: datetime
+    at: localtime.LocalDatetime
     kind: str
     status: states.ReportStatus | None = None
     status_label: str | None = None
@@ -199,7 +198,7 @@ class ReportPublic(BaseModel):
     similar_count: int = Field(0, description="Signalements similaires rattachés à celui-ci.")
     duplicate_of: str | None = Field(None, description="Référence du signalement suivi à la place de celui-ci.")
     timeline: list[PublicEvent] = Field(default_factory=list)
-    created_at: datetime
+    created_at: localtime.LocalDatetime
     follow_url: str
 
 
@@ -214,7 +213,7 @@ class NearbyReport(BaseModel):
     status_label: str
     description: str
     distance_m: float
-    created_at: datetime
+    created_at: localtime.LocalDatetime
     thumbnail_url: str | None
 
 

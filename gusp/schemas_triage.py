@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gusp import bounds, states
+from gusp import bounds, localtime, states
 from gusp.schemas import CategoryPublic, PhotoPublic, QuartierRef, ReportPublic
 
 
@@ -23,7 +22,7 @@ class ContactStaff(BaseModel):
 
 
 class TimelineEntry(BaseModel):
-    at: datetime
+    at: localtime.LocalDatetime
     kind: str
     actor: str | None
     data: dict
@@ -44,8 +43,8 @@ class ReportSummary(BaseModel):
     description: str
     lat: float
     lon: float
-    created_at: datetime
-    due_at: datetime | None
+    created_at: localtime.LocalDatetime
+    due_at: localtime.LocalDatetime | None
     overdue: bool
     similar_count: int
     thumbnail_url: str | None
@@ -98,12 +97,12 @@ class ReportStaff(ReportPublic):
     source: states.Source
     priority: states.Priority
     partner: PartnerRef | None
-    due_at: datetime | None
+    due_at: localtime.LocalDatetime | None
     overdue: bool
-    acknowledged_at: datetime | None
-    assigned_at: datetime | None
-    resolved_at: datetime | None
-    closed_at: datetime | None
+    acknowledged_at: localtime.LocalDatetime | None
+    assigned_at: localtime.LocalDatetime | None
+    resolved_at: localtime.LocalDatetime | None
+    closed_at: localtime.LocalDatetime | None
     rejection_reason: states.RejectionReason | None
     master_reference: str | None
     similar_count: int
@@ -185,5 +184,5 @@ class DuplicateOut(BaseModel):
     category: CategoryPublic
     description: str
     distance_m: float
-    created_at: datetime
+    created_at: localtime.LocalDatetime
     photos: list[PhotoPublic]

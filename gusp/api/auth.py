@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from gusp import accounts, bounds, credentials, db, errors, known_clients, schemas, throttle
+from gusp import accounts, bounds, credentials, db, errors, known_clients, localtime, schemas, throttle
 from gusp.api import auth_deps, contract, deps
 from gusp.models import ApiToken, User
 
@@ -47,7 +46,7 @@ class UserRead(BaseModel):
     role: str
     partner_id: int | None
     quartier_ids: list[int]
-    last_login_at: datetime | None
+    last_login_at: localtime.LocalDatetime | None
 
 
 class Me(BaseModel):
@@ -76,9 +75,9 @@ class TokenRead(BaseModel):
     id: int
     name: str
     prefix: str = Field(description="Début du jeton, pour le reconnaître.")
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: localtime.LocalDatetime
+    last_used_at: localtime.LocalDatetime | None
+    revoked_at: localtime.LocalDatetime | None
 
 
 class TokenCreated(TokenRead):

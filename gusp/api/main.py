@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from gusp import db, map_tiles, storage
+from gusp import db, localtime, map_tiles, storage
 from gusp.api import (
     auth,
     body_limit,
@@ -39,6 +39,7 @@ from gusp.ops import logs, metrics
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    localtime.use(settings.timezone)
     engine = db.make_engine(settings.database_url)
 
     @asynccontextmanager

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 
 from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from gusp import bounds, db, schemas, states
+from gusp import bounds, db, localtime, schemas, states
 from gusp.api import auth_deps, deps
 from gusp.open311 import clients
 
@@ -37,8 +36,8 @@ class ClientRead(BaseModel):
     name: str
     prefix: str = Field(description="Début de la clé, pour la reconnaître.")
     active: bool
-    created_at: datetime
-    last_used_at: datetime | None
+    created_at: localtime.LocalDatetime
+    last_used_at: localtime.LocalDatetime | None
     report_count: int = Field(description="Signalements reçus de cette application.")
 
 

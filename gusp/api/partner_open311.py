@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 
 from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from gusp import db, schemas, states
+from gusp import db, localtime, schemas, states
 from gusp.api import auth_deps, deps
 from gusp.open311.outbound import links
 
@@ -40,7 +39,7 @@ class FailureOut(BaseModel):
     reference: str | None
     attempts: int
     error: str | None
-    at: datetime
+    at: localtime.LocalDatetime
 
 
 class LinkOut(BaseModel):
@@ -52,8 +51,8 @@ class LinkOut(BaseModel):
     photos: str
     active: bool
     poll_updates: bool
-    polled_until: datetime | None
-    last_poll_at: datetime | None
+    polled_until: localtime.LocalDatetime | None
+    last_poll_at: localtime.LocalDatetime | None
     last_poll_error: str | None
     sent: int = Field(description="Signalements transmis.")
     pending: int = Field(description="En attente d'envoi (ou de nouvel essai).")

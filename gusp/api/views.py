@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from geoalchemy2.shape import to_shape
 from sqlalchemy.orm import Session
 
-from gusp import access, schemas, schemas_triage, states, triage
+from gusp import access, localtime, schemas, schemas_triage, states, triage
 from gusp.config import Settings
 from gusp.models import Report, ReporterContact, ReportPhoto, User
 from gusp.public import views as public_views
@@ -94,7 +94,8 @@ def to_staff(session: Session, report: Report, *, user: User, settings: Settings
         master_reference=public.duplicate_of,
         contact=schemas_triage.ContactStaff.model_validate(contact, from_attributes=True) if contact else None,
         staff_timeline=[
-            schemas_triage.TimelineEntry(at=e.at.astimezone(tz), kind=e.kind, actor=e.actor, data=e.data,
+            schemas_triage.TimelineEntry(at=e.at.astimezone(tz), kind=e.kind, actor=e.actor,
+                                         data=localtime.in_data(e.data or {}),
                                          note=e.note, note_public=e.note_public)
             for e in public_views.events(session, report)
         ],

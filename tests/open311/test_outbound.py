@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gusp import db, notify, states, storage, triage, worker
+from gusp import db, errors, notify, states, storage, triage, worker
 from gusp.config import PROJECT_DIR
 from gusp.models import OutboxMessage, Partner, Report, ReporterContact, ReportEvent, User
 from gusp.models.open311 import Open311RemoteUpdate, Open311Transmission, PartnerOpen311
@@ -258,7 +258,8 @@ def test_nothing_is_sent_for_a_partner_without_link_or_twice_for_the_same_partne
         assert open311_messages(session) == []
         linked = session.get(Partner, partner_id)
         triage.assign(session=session, settings=settings, report=report, partner=linked, actor=coordinator)
-        triage.assign(session=session, settings=settings, report=report, partner=linked, actor=coordinator)
+        with pytest.raises(errors.Conflict):  # the same partner again: refused, nothing sent (issue 14)
+            triage.assign(session=session, settings=settings, report=report, partner=linked, actor=coordinator)
         assert len(open311_messages(session)) == 1
 
 
