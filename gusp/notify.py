@@ -266,7 +266,8 @@ def staff_notice(
 
 
 def overdue_digest(*, session: Session, settings: Settings, now: datetime) -> int:
-    """Queue today's digest of overdue open reports to each active coordinator; 0 when none, or already queued.
+    """Queue today's digest of overdue open reports to each active coordinator and admin; 0 when none,
+    or already queued.
 
     Once per (Paris) day and coordinator: an advisory lock serialises concurrent runs, the
     `data.day` check skips those already queued, and the Message-ID (day + user) is unique anyway.
@@ -294,10 +295,12 @@ def overdue_digest(*, session: Session, settings: Settings, now: datetime) -> in
             )
         )
     )
-    coordinators = [
+    coordinators = [  # and admins: they answer for the service too
         user
         for user in session.scalars(
-            select(User).where(User.role == states.Role.COORDINATEUR, User.active.is_(True)).order_by(User.id)
+            select(User)
+            .where(User.role.in_([states.Role.COORDINATEUR, states.Role.ADMIN]), User.active.is_(True))
+            .order_by(User.id)
         )
         if user.id not in already
     ]
@@ -451,7 +454,10 @@ def _quartier(report: Report) -> str:
 
 
 def _days_late(due_at: datetime, now: datetime) -> str:
-    days = max(1, math.ceil((now - due_at).total_seconds() / 86400))
+    """Whole days past the deadline, rounded down: 2 days and a few seconds are "2 jours"."""
+    days = math.floor((now - due_at).total_seconds() / 86400)
+    if days < 1:
+        return "moins d'un jour"
     return f"{days} jour{'s' if days > 1 else ''}"
 
 

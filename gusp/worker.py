@@ -271,7 +271,7 @@ def _deliver(*, session: Session, message: OutboxMessage, settings: Settings, se
     except (PermanentFailure, open311_delivery.Refused) as error:
         message.status = states.OutboxStatus.FAILED
         message.last_error = _describe(error)
-        log.error("outbox %s to %s failed for good: %s", message.id, message.recipient, message.last_error)
+        log.error("outbox %s (%s) failed for good: %s", message.id, message.kind, message.last_error)
     except Exception as error:
         message.last_error = _describe(error)
         if message.attempts >= settings.outbox_max_attempts:
@@ -283,6 +283,9 @@ def _deliver(*, session: Session, message: OutboxMessage, settings: Settings, se
     else:
         message.status = states.OutboxStatus.SENT
         message.sent_at = now
+        # Which message, never to whom nor what: a resident's address or a reset link stays out of logs.
+        log.info("outbox %s sent: %s, report %s, attempt %d", message.id, message.kind,
+                 message.report_id if message.report_id is not None else "-", message.attempts)
         if message.data.get("secret"):  # a reset link must not outlive its sending in clear
             message.body_text = _SCRUBBED
             message.body_html = None

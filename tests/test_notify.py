@@ -203,14 +203,16 @@ def test_report_closed_refuses_an_open_report(session, mail):
 
 
 def _overdue_world(session, mail):
-    """Two active coordinators; overdue, not yet due, closed and merged reports."""
+    """Two active coordinators and an admin (the digest's readers); overdue, not yet due, closed and merged reports."""
     coordinators = [make_user(session, email="coord1@ville.test"), make_user(session, email="coord2@ville.test")]
     make_user(session, email="parti@ville.test", active=False)
-    make_user(session, email="admin@ville.test", role=states.Role.ADMIN)
+    make_user(session, email="chef@ville.test", role=states.Role.ADMIN, active=False)
+    make_user(session, email="agent@ville.test", role=states.Role.AGENT)
+    coordinators.append(make_user(session, email="admin@ville.test", role=states.Role.ADMIN))
     partner = make_partner(session)
     now = datetime(2026, 3, 12, 6, 30, tzinfo=UTC)  # 07:30 in Paris
     late = builders.make_report(session, mail)
-    late.partner_id, late.due_at = partner.id, now - timedelta(days=3, hours=2)
+    late.partner_id, late.due_at = partner.id, now - timedelta(days=3, hours=23)
     late_unassigned = builders.make_report(session, mail, quartier=builders.JAS_DE_BOUFFAN)
     late_unassigned.due_at = now - timedelta(hours=5)
     not_due = builders.make_report(session, mail)
@@ -227,7 +229,7 @@ def _overdue_world(session, mail):
 def test_overdue_digest_lists_late_open_reports_to_each_active_coordinator(session, mail):
     now, coordinators, late, not_listed = _overdue_world(session, mail)
 
-    assert notify.overdue_digest(session=session, settings=mail, now=now) == 2
+    assert notify.overdue_digest(session=session, settings=mail, now=now) == 3
 
     messages = outbox(session)
     assert [m.recipient for m in messages] == [c.email for c in coordinators]
@@ -244,22 +246,23 @@ def test_overdue_digest_lists_late_open_reports_to_each_active_coordinator(sessi
             assert report.reference not in body
         assert "Pays d'Aix Habitat" in body or "Pays d&#39;Aix Habitat" in body
         assert "non attribué" in body
-        assert "4 jours" in body and "1 jour" in body
+        assert "3 jours" in body and ("moins d'un jour" in body or "moins d&#39;un jour" in body)  # rounded down
+        assert "4 jours" not in body
         assert "Jas de Bouffan" in body or "Jas-de-Bouffan" in body or "Bouffan" in body
 
 
 def test_overdue_digest_is_queued_once_a_day(session, mail):
     now, _, _, _ = _overdue_world(session, mail)
 
-    assert notify.overdue_digest(session=session, settings=mail, now=now) == 2
+    assert notify.overdue_digest(session=session, settings=mail, now=now) == 3
     assert notify.overdue_digest(session=session, settings=mail, now=now + timedelta(hours=9)) == 0
     latecomer = make_user(session, email="coord3@ville.test")
     assert notify.overdue_digest(session=session, settings=mail, now=now + timedelta(hours=10)) == 1
-    assert notify.overdue_digest(session=session, settings=mail, now=now + timedelta(days=1)) == 3
+    assert notify.overdue_digest(session=session, settings=mail, now=now + timedelta(days=1)) == 4
 
     day = OutboxMessage.data["day"].astext
     days = session.execute(select(day, func.count()).group_by(day).order_by(day)).all()
-    assert days == [("2026-03-12", 3), ("2026-03-13", 3)]
+    assert days == [("2026-03-12", 4), ("2026-03-13", 4)]
     assert latecomer.email in {m.recipient for m in outbox(session)}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 from itertools import product
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text
@@ -198,3 +199,74 @@ def test_a_bad_after_photo_refuses_the_resolution(session, settings):
                        actor=None, note=None, after_photo=io.BytesIO(b"%PDF-1.4 pas une photo"))
     assert report.status == "en_cours"
     assert builders.stored_files(settings) == []
+
+
+def mails(session, kind: str) -> list[OutboxMessage]:
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)))
+
+
+RESIDENT = {"contact_email": "jeanne@example.org", "contact_consent": "true"}
+
+
+def test_the_same_partner_again_is_refused_and_changes_nothing(session, settings):
+    partner = bailleur(session)
+    report = builders.make_report(session, settings)
+    triage.assign(session=session, settings=settings, report=report, partner=partner, actor=None)
+    due, before = report.due_at, len(events(session, report))
+
+    with pytest.raises(errors.Conflict) as refused:
+        triage.assign(session=session, settings=settings, report=report, partner=partner, actor=None)
+
+    assert refused.value.code == "deja_affecte" and "déjà affecté" in refused.value.message
+    assert report.due_at == due and len(events(session, report)) == before
+    assert len(mails(session, "report_assigned")) == 1
+
+
+def test_another_partner_keeps_the_deadline_so_a_late_report_stays_late(session, settings):
+    first, second = bailleur(session), bailleur(session, name="Régie", emails=["regie@ville.example"], delay_days=30)
+    report = builders.make_report(session, settings)
+    triage.assign(session=session, settings=settings, report=report, partner=first, actor=None)
+    report.due_at = report.assigned_at - timedelta(days=2)  # already late
+    assigned_at, due = report.assigned_at, report.due_at
+    session.flush()
+
+    triage.assign(session=session, settings=settings, report=report, partner=second, actor=None)
+
+    assert report.partner_id == second.id
+    assert report.due_at == due and report.assigned_at == assigned_at
+    assert triage.is_overdue(report, now=due + timedelta(days=3))
+    assert [m.recipient for m in mails(session, "report_assigned")] == ["gusp@pah.example", "regie@ville.example"]
+
+
+def test_an_en_cours_report_given_to_another_partner_waits_for_it_to_take_it(session, settings):
+    first, second = bailleur(session), bailleur(session, name="Régie", emails=["regie@ville.example"])
+    report = builders.make_report(session, settings)
+    triage.assign(session=session, settings=settings, report=report, partner=first, actor=None)
+    triage.change_status(session=session, settings=settings, report=report, to=S.EN_COURS, actor=None)
+
+    triage.assign(session=session, settings=settings, report=report, partner=second, actor=None)
+
+    assert report.status == S.PRIS_EN_COMPTE
+    back = [e for e in events(session, report) if e.kind == "status_changed"][-1]
+    assert back.data["old"] == "en_cours" and back.data["new"] == "pris_en_compte"
+    assert back.data["cause"] == "reaffectation"
+
+
+def test_the_reporter_hears_when_the_report_is_taken_into_account_and_of_public_comments(session, settings):
+    partner = bailleur(session)
+    report = builders.make_report(session, settings, **RESIDENT)
+    quiet = builders.make_report(session, settings)  # no address: nobody to tell
+
+    triage.assign(session=session, settings=settings, report=report, partner=partner, actor=None)
+    triage.assign(session=session, settings=settings, report=quiet, partner=partner, actor=None)
+    triage.comment(session=session, settings=settings, report=report, actor=None, note="Interne", public=False)
+    triage.comment(session=session, settings=settings, report=report, actor=None, note="Passage jeudi.", public=True)
+    triage.comment(session=session, report=report, actor=None, note="Mot du déclarant (Open311)", public=True)
+
+    [taken] = mails(session, "report_acknowledged")
+    assert taken.recipient == "jeanne@example.org" and taken.report_id == report.id
+    assert "Pays d'Aix Habitat" in taken.body_text and f"/suivi/{report.reference}" in taken.body_text
+    assert report.due_at.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y") in taken.body_text
+    [said] = mails(session, "report_commented")
+    assert said.recipient == "jeanne@example.org" and "Passage jeudi." in said.body_text
+    assert "Interne" not in said.body_text

@@ -392,3 +392,16 @@ def test_the_daily_run_sweeps_photo_files_no_row_names(committed_settings, smtp_
         stop.set()
         loop.join(timeout=10)
         engine.dispose()
+
+
+def test_each_sent_message_is_logged_without_its_recipient_or_content(session, sessions, settings, smtp_server,
+                                                                       caplog):
+    mail = smtp.mail_settings(settings, smtp_server)
+    messages = queue(session, 2, recipient="jeanne.martin@example.org", text="Votre lien : https://x.test/#jeton=SECRET")
+
+    with caplog.at_level("INFO", logger="gusp.worker"):
+        worker.send_pending(sessionmaker=sessions, settings=mail, sender=worker.SmtpSender(mail), now=T0)
+
+    sent = [r.getMessage() for r in caplog.records if " sent: " in r.getMessage()]
+    assert sent == [f"outbox {m.id} sent: test, report -, attempt 1" for m in messages]
+    assert "jeanne" not in caplog.text and "SECRET" not in caplog.text
