@@ -22,6 +22,7 @@ from gusp.api import (
     moderation,
     open311,
     open311_clients,
+    outbox,
     packs,
     pages,
     partner_open311,
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(triage.router)
     app.include_router(moderation.router)
     app.include_router(photo_blur.router)
+    app.include_router(outbox.router)
     app.include_router(partners.router)
     app.include_router(partner_open311.router)
     app.include_router(stats.router)
