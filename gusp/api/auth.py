@@ -63,6 +63,11 @@ class ResetConfirmIn(BaseModel):
     password: str = Field(max_length=4 * accounts.PASSWORD_MAX)
 
 
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(max_length=4 * accounts.PASSWORD_MAX)
+    new_password: str = Field(max_length=4 * accounts.PASSWORD_MAX)
+
+
 class Message(BaseModel):
     message: str
 
@@ -234,6 +239,25 @@ def confirm_password_reset(data: ResetConfirmIn, session: deps.SessionDep, setti
     """Single-use link; every session of the account is closed."""
     with db.transaction(session):
         credentials.reset_password(session=session, settings=settings, token=data.token, new_password=data.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[_CSRF, _JSON],
+    responses={401: _ERROR, 403: _ERROR, 415: _ERROR, 422: _ERROR},
+    summary="Changer son mot de passe",
+)
+def change_password(data: PasswordChangeIn, principal: auth_deps.CurrentPrincipal, session: deps.SessionDep) -> Response:
+    """From a password session only, with the current password; the other sessions of the account end."""
+    if principal.user_session is None:
+        raise errors.Forbidden("session_requise", "Le mot de passe se change depuis une session ouverte avec mot de passe.")
+    from gusp import account_admin  # imported here: sign-in itself does not depend on account management
+
+    with db.transaction(session):
+        account_admin.change_own_password(session=session, user=principal.user, current=data.current_password,
+                                          new=data.new_password, keep=principal.user_session)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

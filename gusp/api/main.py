@@ -34,6 +34,7 @@ from gusp.api import (
     stats,
     tiles,
     triage,
+    users,
 )
 from gusp.config import Settings
 from gusp.ops import logs, metrics
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(moderation.router)
     app.include_router(photo_blur.router)
     app.include_router(outbox.router)
+    app.include_router(users.router)
     app.include_router(partners.router)
     app.include_router(partner_open311.router)
     app.include_router(stats.router)

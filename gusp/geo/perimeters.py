@@ -107,6 +107,7 @@ def feature_collection(*, session: Session) -> str:
                 'type', 'FeatureCollection',
                 'features', COALESCE(json_agg(json_build_object(
                     'type', 'Feature',
+                    'id', id,
                     'properties', json_build_object(
                         'id', id, 'code', code, 'nom', nom, 'commune', commune, 'insee', insee, 'type', type,
                         'population', population, 'source', source, 'licence', licence),
