@@ -468,7 +468,7 @@ def test_purge_deletes_what_no_longer_counts(session, settings):
 
 def cli_args(**overrides) -> argparse.Namespace:
     values = {"email": "Admin@Ville.Example.fr", "name": "Alex Admin", "role": "admin", "partner_id": None,
-              "quartier_ids": []}
+              "quartier_ids": [], "quartier_codes": []}
     return argparse.Namespace(**{**values, **overrides})
 
 
@@ -508,3 +508,29 @@ def test_cli_parser_registers_users_create():
     assert args.run is cli_users.create_user_command
     assert (args.role, args.partner_id, args.quartier_ids) == ("groupe", None, [3, 4])
     assert root.parse_args(["users", "purge"]).run is cli_users.purge_command
+
+
+def test_cli_lists_deactivates_and_changes_roles(committed_settings, monkeypatch, capsys):
+    monkeypatch.setenv(cli_users.PASSWORD_ENV, PASSWORD)
+    assert cli_users.create_user_command(cli_args(), committed_settings) == 0
+    assert cli_users.create_user_command(cli_args(email="agent@ville.example.fr", role="agent"), committed_settings) == 0
+    root = argparse.ArgumentParser()
+    cli_users.add_commands(root.add_subparsers(dest="command", required=True))
+
+    def run(*argv: str) -> int:
+        args = root.parse_args(["users", *argv])
+        return args.run(args, committed_settings)
+
+    capsys.readouterr()
+    assert run("set-role", "--email", "agent@ville.example.fr", "--role", "groupe", "--quartier", "QN01315M") == 0
+    assert "rôle groupe" in capsys.readouterr().out
+    assert run("deactivate", "--email", "admin@ville.example.fr") == 2  # the last admin stays
+    assert "dernier_admin" in capsys.readouterr().err
+    assert run("deactivate", "--email", "agent@ville.example.fr") == 0
+    assert run("deactivate", "--email", "personne@ville.example.fr") == 2
+    capsys.readouterr()
+    assert run("list") == 0
+    listed = capsys.readouterr().out
+    assert "admin@ville.example.fr\tadmin\tactif" in listed and "agent@" not in listed
+    assert run("list", "--all") == 0
+    assert "agent@ville.example.fr\tgroupe quartiers QN01315M\tdésactivé" in capsys.readouterr().out
