@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     )
     duplicate_window_days: int = Field(30, gt=0, description="Likely duplicates: open reports this recent.")
     default_delay_days: int = Field(15, gt=0, description="Deadline when neither category nor partner sets one.")
+    triage_delay_days: int = Field(
+        2, ge=0, le=60, description="A report left `nouveau` (not assigned) this long after intake is overdue; 0: never."
+    )
+    api_token_days: int = Field(365, ge=1, le=3650, description="Lifetime of a personal API token (at most, by default).")
 
     metrics_token: str = Field("", description="Bearer token of the Prometheus scraper; empty: /metrics for local clients only.")
     ready_max_outbox_lag_minutes: int = Field(

@@ -274,15 +274,18 @@ def overdue_digest(*, session: Session, settings: Settings, now: datetime) -> in
     """
     tz = ZoneInfo(settings.timezone)
     day = now.astimezone(tz).date()
+    from gusp import triage  # the deadline that counts, triage's included (triage imports notify)
+
+    due = triage.due_expression(settings)
     overdue = session.execute(
-        select(Report, Partner.name)
+        select(Report, Partner.name, due)
         .outerjoin(Partner, Partner.id == Report.partner_id)
         .where(
             Report.status.in_([s.value for s in states.OPEN]),
-            Report.due_at < now,
+            due < now,
             Report.master_report_id.is_(None),  # a merged duplicate is followed through its master
         )
-        .order_by(Report.due_at, Report.id)
+        .order_by(due, Report.id)
     ).all()
     if not overdue:
         return 0
@@ -311,10 +314,10 @@ def overdue_digest(*, session: Session, settings: Settings, now: datetime) -> in
             "reference": report.reference,
             "quartier": _quartier(report),
             "partner": partner_name or "non attribué",
-            "late": _days_late(report.due_at, now),
+            "late": _days_late(due_at, now),
             "url": staff_url(settings, report.reference),
         }
-        for report, partner_name in overdue[:DIGEST_MAX_ROWS]
+        for report, partner_name, due_at in overdue[:DIGEST_MAX_ROWS]
     ]
     count = len(overdue)
     subject = f"GUSP : {count} signalement{'s' if count > 1 else ''} en retard au {day:%d/%m/%Y}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from gusp import access, bounds, errors, states
@@ -44,12 +44,14 @@ def search(
     limit: int = 50,
     now: datetime,
     tz: ZoneInfo,
+    due: ColumnElement | None = None,
 ) -> tuple[list[Report], str | None]:
-    """One page of reports, and the cursor of the next page (None at the end)."""
+    """One page of reports, and the cursor of the next page (None at the end); `due` is the deadline
+    that makes a report overdue (`triage.due_expression`; default: the partner's)."""
     if sort not in SORTS:
         raise errors.Unprocessable("tri_invalide", f"Tri inconnu ; tris possibles : {', '.join(SORTS)}.", field="sort")
     query = access.visible_reports(user, select(Report))
-    query = query.where(*conditions(filters, now=now, tz=tz))
+    query = query.where(*conditions(filters, now=now, tz=tz, due=due))
     key = _sort_key(sort)
     descending = sort.startswith("-")
     if cursor:
@@ -66,8 +68,9 @@ def search(
     return rows, next_cursor
 
 
-def conditions(f: Filters, *, now: datetime, tz: ZoneInfo) -> list:
-    """The WHERE clauses of the filters (the map tiles use them too)."""
+def conditions(f: Filters, *, now: datetime, tz: ZoneInfo, due: ColumnElement | None = None) -> list:
+    """The WHERE clauses of the filters (the map tiles use them too); `due`: see `search`."""
+    due = Report.due_at if due is None else due
     where = []
     if f.status:
         where.append(Report.status.in_([s.value for s in f.status]))
@@ -80,8 +83,8 @@ def conditions(f: Filters, *, now: datetime, tz: ZoneInfo) -> list:
     if f.priority:
         where.append(Report.priority.in_([p.value for p in f.priority]))
     if f.overdue is not None:
-        late = and_(Report.status.in_([s.value for s in states.OPEN]), Report.due_at.is_not(None),
-                    Report.due_at < now)  # never NULL: "not late" holds the reports without a deadline
+        late = and_(Report.status.in_([s.value for s in states.OPEN]), due.is_not(None),
+                    due < now)  # never NULL: "not late" holds the reports without a deadline
         where.append(late if f.overdue else ~late)
     if f.created_from:
         where.append(Report.created_at >= datetime.combine(f.created_from, time.min, tz))

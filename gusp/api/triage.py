@@ -56,7 +56,7 @@ def list_reports(
     now = _now(session)
     rows, next_cursor = report_search.search(
         session=session, user=user, filters=filters, sort=sort, cursor=cursor, limit=limit, now=now,
-        tz=ZoneInfo(settings.timezone),
+        tz=ZoneInfo(settings.timezone), due=triage.due_expression(settings),
     )
     data = [views.to_summary(r, settings=settings, now=now) for r in rows]
     return schemas_triage.ReportPage(data=data, count=len(data), next_cursor=next_cursor)

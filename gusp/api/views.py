@@ -85,7 +85,7 @@ def to_staff(session: Session, report: Report, *, user: User, settings: Settings
         priority=states.Priority(report.priority),
         partner=_partner_ref(report),
         due_at=report.due_at and report.due_at.astimezone(tz),
-        overdue=triage.is_overdue(report, now=now),
+        overdue=triage.is_overdue(report, now=now, settings=settings),
         acknowledged_at=report.acknowledged_at,
         assigned_at=report.assigned_at,
         resolved_at=report.resolved_at,
@@ -119,7 +119,7 @@ def to_summary(report: Report, *, settings: Settings, now: datetime) -> schemas_
         lon=point.x,
         created_at=report.created_at,
         due_at=report.due_at,
-        overdue=triage.is_overdue(report, now=now),
+        overdue=triage.is_overdue(report, now=now, settings=settings),
         similar_count=report.similar_count,
         thumbnail_url=_first_thumbnail(report, settings),
     )

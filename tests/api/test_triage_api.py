@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, text
 
-from gusp import partners, triage
-from gusp.models import ReportEvent
+from gusp import notify, partners, triage
+from gusp.models import OutboxMessage, Report, ReportEvent
 from tests import builders
 
 
@@ -148,3 +148,27 @@ def test_nearby_reports_before_sending(client, session, settings):
     assert found["data"][0]["distance_m"] < 1
     assert other == {"data": [], "count": 0}
     assert (unknown.status_code, unknown.json()["code"]) == (422, "categorie_inconnue")
+
+
+def test_a_report_left_nouveau_past_the_triage_deadline_is_overdue(client, session, settings, coordinator):
+    forgotten = builders.make_report(session, settings, description="Personne ne l'a regardé")
+    fresh = builders.make_report(session, settings, description="Arrivé ce matin")
+    session.execute(text("UPDATE reports SET created_at = now() - interval '3 days' WHERE id = :i"),
+                    {"i": forgotten.id})
+    session.expire_all()
+    url = "/api/v1/gestion/reports"
+
+    assert settings.triage_delay_days == 2
+    late = refs(client.get(url, params={"overdue": "true"}, headers=coordinator))
+    assert forgotten.reference in late and fresh.reference not in late
+    detail = client.get(f"{url}/{forgotten.reference}", headers=coordinator).json()
+    assert detail["overdue"] is True and detail["due_at"] is None  # no partner's deadline yet
+    assert client.get(f"{url}/{fresh.reference}", headers=coordinator).json()["overdue"] is False
+    now = session.scalar(func.now())
+    assert notify.overdue_digest(session=session, settings=settings, now=now) >= 1
+    [digest] = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "overdue_digest")).all()[:1]
+    assert forgotten.reference in digest.body_text and fresh.reference not in digest.body_text
+    assert "moins d'un jour" in digest.body_text or "1 jour" in digest.body_text
+
+    never = settings.model_copy(update={"triage_delay_days": 0})
+    assert not triage.is_overdue(session.get(Report, forgotten.id), now=now, settings=never)
