@@ -19,14 +19,21 @@ from gusp.models import ApiToken, LoginFailure, PasswordReset, User
 # --- API tokens --------------------------------------------------------------------------------
 
 
-def create_api_token(*, session: Session, user: User, name: str) -> tuple[str, ApiToken]:
-    """A personal token for a machine client; its value is returned here and never again."""
+DEFAULT_TOKEN_DAYS = 365
+
+
+def create_api_token(*, session: Session, user: User, name: str, days: int = DEFAULT_TOKEN_DAYS) -> tuple[str, ApiToken]:
+    """A personal token for a machine client, valid `days`; its value is returned here and never again."""
     label = " ".join(name.split())
     if not label or len(label) > 200:
         raise errors.Unprocessable("nom_invalide", "Donnez au jeton un nom de 1 à 200 caractères.", field="name")
+    if not 1 <= days <= 3650:
+        raise errors.Unprocessable("duree_invalide", "Un jeton vaut de 1 à 3650 jours.", field="days")
+    now = accounts._now()
     value = accounts.TOKEN_PREFIX + "".join(secrets.choice(accounts._TOKEN_ALPHABET) for _ in range(accounts.TOKEN_RANDOM_CHARS))
     row = ApiToken(
-        user_id=user.id, name=label, token_hash=accounts._digest(value), prefix=value[:accounts.TOKEN_SHOWN_CHARS], created_at=accounts._now()
+        user_id=user.id, name=label, token_hash=accounts._digest(value), prefix=value[:accounts.TOKEN_SHOWN_CHARS],
+        created_at=now, expires_at=now + timedelta(days=days),
     )
     session.add(row)
     session.flush()
@@ -34,16 +41,18 @@ def create_api_token(*, session: Session, user: User, name: str) -> tuple[str, A
 
 
 def resolve_api_token(*, session: Session, value: str) -> tuple[User, ApiToken] | None:
-    """The active user behind a token that is neither revoked nor malformed."""
+    """The active user behind a token that is neither revoked, expired nor malformed."""
     if not value.startswith(accounts.TOKEN_PREFIX) or len(value) != len(accounts.TOKEN_PREFIX) + accounts.TOKEN_RANDOM_CHARS:
         return None
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == accounts._digest(value))).first()
     if row is None or row.revoked_at is not None:
         return None
+    now = accounts._now()
+    if now >= row.expires_at:
+        return None
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    now = accounts._now()
     if row.last_used_at is None or now - row.last_used_at >= accounts._TOUCH_EVERY:
         row.last_used_at = now
         session.flush()

@@ -74,6 +74,7 @@ class Message(BaseModel):
 
 class TokenCreateIn(BaseModel):
     name: str = Field(max_length=200, description="À quoi sert ce jeton (par exemple « Import SIG »).")
+    days: int | None = Field(None, ge=1, le=3650, description="Durée de validité en jours ; vide : GUSP_API_TOKEN_DAYS.")
 
 
 class TokenRead(BaseModel):
@@ -82,6 +83,7 @@ class TokenRead(BaseModel):
     prefix: str = Field(description="Début du jeton, pour le reconnaître.")
     created_at: localtime.LocalDatetime
     last_used_at: localtime.LocalDatetime | None
+    expires_at: localtime.LocalDatetime
     revoked_at: localtime.LocalDatetime | None
 
 
@@ -113,6 +115,7 @@ def _token_read(row: ApiToken) -> TokenRead:
         prefix=row.prefix,
         created_at=row.created_at,
         last_used_at=row.last_used_at,
+        expires_at=row.expires_at,
         revoked_at=row.revoked_at,
     )
 
@@ -270,7 +273,8 @@ def change_password(data: PasswordChangeIn, principal: auth_deps.CurrentPrincipa
     summary="Créer un jeton d'API personnel",
 )
 def create_token(
-    data: TokenCreateIn, principal: auth_deps.CurrentPrincipal, session: deps.SessionDep, response: Response
+    data: TokenCreateIn, principal: auth_deps.CurrentPrincipal, session: deps.SessionDep, response: Response,
+    settings: deps.SettingsDep,
 ) -> TokenCreated:
     """Only from a password session: a stolen token must not be able to mint itself successors."""
     if principal.user_session is None:
@@ -278,7 +282,8 @@ def create_token(
             "session_requise", "Un jeton d'API se crée depuis une session ouverte avec mot de passe."
         )
     with db.transaction(session):
-        value, row = credentials.create_api_token(session=session, user=principal.user, name=data.name)
+        value, row = credentials.create_api_token(session=session, user=principal.user, name=data.name,
+                                                  days=data.days or settings.api_token_days)
     response.headers.update(_NO_STORE)
     return TokenCreated(**_token_read(row).model_dump(), token=value)
 

@@ -314,6 +314,25 @@ def test_tokens_are_shown_once_stored_hashed_and_revocable(client, user, session
     assert client.get("/api/v1/auth/tokens").json()["data"][0]["revoked_at"] is not None
 
 
+def test_tokens_expire(client, user, session, settings):
+    csrf = {"X-CSRF-Token": sign_in(client).json()["csrf_token"]}
+    short = client.post("/api/v1/auth/tokens", json={"name": "Essai", "days": 7}, headers=csrf).json()
+    usual = client.post("/api/v1/auth/tokens", json={"name": "Import SIG"}, headers=csrf).json()
+    created = datetime.fromisoformat(short["created_at"])
+    assert datetime.fromisoformat(short["expires_at"]) - created == timedelta(days=7)
+    assert datetime.fromisoformat(usual["expires_at"]) - datetime.fromisoformat(usual["created_at"]) == timedelta(
+        days=settings.api_token_days)
+    bearer = {"Authorization": f"Bearer {short['token']}"}
+    assert client.get("/api/v1/auth/me", headers=bearer).status_code == 200
+
+    session.get(ApiToken, short["id"]).expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    session.flush()
+
+    assert_error(client.get("/api/v1/auth/me", headers=bearer), 401, "non_authentifie")
+    too_long = client.post("/api/v1/auth/tokens", json={"name": "Éternel", "days": 100000}, headers=csrf)
+    assert too_long.status_code == 422
+
+
 def test_a_token_cannot_mint_tokens(client, user, session):
     value, _ = credentials.create_api_token(session=session, user=user, name="robot")
     response = client.post("/api/v1/auth/tokens", json={"name": "clone"}, headers={"Authorization": f"Bearer {value}"})
