@@ -25,7 +25,7 @@ _MAX_CHAIN = 100
 _OPEN = ", ".join(f"'{s.value}'" for s in sorted(states.OPEN))
 _POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
 
-# Candidates: open, not merged, same category, created in [reference - window, reference].
+# Candidates: open, not merged, same category, created in [reference - window, reference + after].
 # `:exclude_id` is 0 for a report not yet sent (identities start at 1). The point is written
 # inline so that the planner turns ST_DWithin into an index condition (public for EXPLAIN checks).
 SEARCH_SQL = f"""
@@ -36,7 +36,7 @@ SEARCH_SQL = f"""
       AND r.master_report_id IS NULL
       AND r.id <> :exclude_id
       AND r.created_at >= CAST(:reference AS timestamptz) - make_interval(days => :window_days)
-      AND r.created_at <= CAST(:reference AS timestamptz)
+      AND r.created_at <= CAST(:reference AS timestamptz) + make_interval(days => :after_days)
       AND ST_DWithin(r.location::geography, {_POINT}, :radius)
     ORDER BY distance_m, r.id
     LIMIT :limit
@@ -47,9 +47,9 @@ _SEARCH = text(SEARCH_SQL)
 def likely_duplicates(
     *, session: Session, settings: Settings, report: Report, limit: int = 10
 ) -> list[tuple[Report, float]]:
-    """Open reports this one may repeat: same category, within the category's radius, created in
-    the window before it; nearest first, with the distance in metres. Later reports are not
-    listed: they are the ones that would be merged into this one."""
+    """Open reports this one may repeat, or that repeat it: same category, within the category's
+    radius, created in the window before or after it; nearest first, with the distance in metres.
+    Both ways: the older report lists the newer one too (its `created_at` says which is which)."""
     session.flush()
     point = to_shape(report.location)
     return _search(
@@ -60,6 +60,7 @@ def likely_duplicates(
         lat=point.y,
         reference=report.created_at,
         window_days=settings.duplicate_window_days,
+        after_days=settings.duplicate_window_days,
         exclude_id=report.id,
         limit=limit,
     )
@@ -97,6 +98,7 @@ def likely_duplicates_at(
         lat=float(lat),
         reference=now or session.scalar(text("SELECT now()")),
         window_days=settings.duplicate_window_days,
+        after_days=0,
         exclude_id=0,
         limit=limit,
     )
@@ -111,6 +113,7 @@ def _search(
     lat: float,
     reference: datetime,
     window_days: int,
+    after_days: int,
     exclude_id: int,
     limit: int,
 ) -> list[tuple[Report, float]]:
@@ -118,10 +121,17 @@ def _search(
         select(Report, column("distance_m", Float)).from_statement(_SEARCH),
         {
             "category": category_code, "radius": float(radius_m), "lon": lon, "lat": lat,
-            "reference": reference, "window_days": window_days, "exclude_id": exclude_id, "limit": limit,
+            "reference": reference, "window_days": window_days, "after_days": after_days, "exclude_id": exclude_id, "limit": limit,
         },
     ).all()
     return [(report, float(distance)) for report, distance in rows]
+
+
+def merged_into(*, session: Session, report: Report) -> list[str]:
+    """References of the duplicates merged into this report (its master side of the link)."""
+    return list(session.scalars(
+        select(Report.reference).where(Report.master_report_id == report.id).order_by(Report.created_at, Report.id)
+    ))
 
 
 def attach_duplicate(*, session: Session, duplicate: Report, master: Report) -> None:

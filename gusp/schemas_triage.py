@@ -105,6 +105,7 @@ class ReportStaff(ReportPublic):
     closed_at: localtime.LocalDatetime | None
     rejection_reason: states.RejectionReason | None
     master_reference: str | None
+    duplicate_references: list[str] = Field(description="Doublons fusionnés dans ce signalement.")
     similar_count: int
     contact: ContactStaff | None
     staff_timeline: list[TimelineEntry]
@@ -185,4 +186,5 @@ class DuplicateOut(BaseModel):
     description: str
     distance_m: float
     created_at: localtime.LocalDatetime
+    later: bool = Field(description="Signalé après celui-ci (il pourrait être fusionné dans celui-ci).")
     photos: list[PhotoPublic]

@@ -68,24 +68,26 @@ def test_the_report_itself_is_not_its_own_duplicate(session: Session, settings: 
     assert duplicates.likely_duplicates(session=session, settings=settings, report=new) == []
 
 
-def test_only_reports_of_the_window_before_the_report(session: Session, settings: Settings, centre):
+def test_reports_of_the_window_before_and_after_the_report(session: Session, settings: Settings, centre):
     window = timedelta(days=settings.duplicate_window_days)
     recent = report_at(session, settings, r.moved(*centre, 0, 10))
     old = report_at(session, settings, r.moved(*centre, 90, 10))
-    later = report_at(session, settings, r.moved(*centre, 180, 10))
+    later = report_at(session, settings, r.moved(*centre, 180, 12))
+    much_later = report_at(session, settings, r.moved(*centre, 270, 10))
     new = report_at(session, settings, centre)
     now = new.created_at
     new.created_at = now - timedelta(days=1)
     recent.created_at = new.created_at - window + timedelta(minutes=1)
     old.created_at = new.created_at - window - timedelta(minutes=1)
-    later.created_at = now  # after the report: it would be merged into this one, not the reverse
+    later.created_at = now  # after the report: shown too, both ways (it could be merged into this one)
+    much_later.created_at = new.created_at + window + timedelta(minutes=1)
 
-    assert found(duplicates.likely_duplicates(session=session, settings=settings, report=new)) == [recent.id]
+    assert found(duplicates.likely_duplicates(session=session, settings=settings, report=new)) == [recent.id, later.id]
     at = duplicates.likely_duplicates_at(
         session=session, settings=settings, category_code="proprete", lat=centre[0], lon=centre[1],
         now=now - timedelta(days=1),
     )
-    assert found(at) == [new.id, recent.id]  # nearest first: the report itself is at the point
+    assert found(at) == [new.id, recent.id]  # nearest first; nothing after `now` for a report being written
 
 
 def test_other_categories_closed_and_merged_reports_are_left_out(session: Session, settings: Settings, centre):
@@ -139,7 +141,8 @@ def test_the_search_uses_the_geography_index(session: Session, settings: Setting
     session.execute(text("ANALYZE reports"))
     params = {
         "category": "proprete", "radius": 50.0, "lon": centre[1], "lat": centre[0],
-        "reference": session.scalar(text("SELECT now()")), "window_days": 30, "exclude_id": 0, "limit": 10,
+        "reference": session.scalar(text("SELECT now()")), "window_days": 30, "after_days": 30, "exclude_id": 0,
+        "limit": 10,
     }
     plan = session.execute(text("EXPLAIN (FORMAT JSON) " + duplicates.SEARCH_SQL), params).scalar_one()
     assert "ix_reports_location_geog" in json.dumps(plan)

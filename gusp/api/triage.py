@@ -77,14 +77,15 @@ def likely_duplicates(
     report = visible_report(session, user, reference)
     found = duplicates.likely_duplicates(session=session, settings=settings, report=report)
     visible = [(r, d) for r, d in found if access.can_see(session, user, r)]
-    return [_duplicate(r, d, settings) for r, d in visible]
+    return [_duplicate(r, d, settings, of=report) for r, d in visible]
 
 
-def _duplicate(report: Report, distance: float, settings: Settings) -> schemas_triage.DuplicateOut:
+def _duplicate(report: Report, distance: float, settings: Settings, *, of: Report) -> schemas_triage.DuplicateOut:
     return schemas_triage.DuplicateOut(
         reference=report.reference, status=states.ReportStatus(report.status),
         category=schemas.CategoryPublic.model_validate(report.category, from_attributes=True),
         description=report.description, distance_m=round(distance, 1), created_at=report.created_at,
+        later=(report.created_at, report.id) > (of.created_at, of.id),
         photos=views.staff_photos(report, settings=settings),
     )
 

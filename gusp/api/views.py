@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from geoalchemy2.shape import to_shape
 from sqlalchemy.orm import Session
 
-from gusp import access, localtime, schemas, schemas_triage, states, triage
+from gusp import access, duplicates, localtime, schemas, schemas_triage, states, triage
 from gusp.config import Settings
 from gusp.models import Report, ReporterContact, ReportPhoto, User
 from gusp.public import views as public_views
@@ -92,6 +92,7 @@ def to_staff(session: Session, report: Report, *, user: User, settings: Settings
         closed_at=report.closed_at,
         rejection_reason=report.rejection_reason,
         master_reference=public.duplicate_of,
+        duplicate_references=duplicates.merged_into(session=session, report=report),
         contact=schemas_triage.ContactStaff.model_validate(contact, from_attributes=True) if contact else None,
         staff_timeline=[
             schemas_triage.TimelineEntry(at=e.at.astimezone(tz), kind=e.kind, actor=e.actor,

@@ -125,12 +125,16 @@ def test_merge_through_the_api(client, session, settings, coordinator):
     master, duplicate = builders.make_report(session, settings), builders.make_report(session, settings)
 
     listed = client.get(f"/api/v1/gestion/reports/{duplicate.reference}/duplicates", headers=coordinator).json()
+    both_ways = client.get(f"/api/v1/gestion/reports/{master.reference}/duplicates", headers=coordinator).json()
     merged = client.post(f"/api/v1/gestion/reports/{duplicate.reference}/merge", headers=coordinator,
                          json={"master_reference": master.reference})
 
-    assert [d["reference"] for d in listed] == [master.reference]
+    assert [(d["reference"], d["later"]) for d in listed] == [(master.reference, False)]
+    assert [(d["reference"], d["later"]) for d in both_ways] == [(duplicate.reference, True)]
     assert merged.status_code == 200
     assert (merged.json()["status"], merged.json()["master_reference"]) == ("rejete", master.reference)
+    master_side = client.get(f"/api/v1/gestion/reports/{master.reference}", headers=coordinator).json()
+    assert master_side["duplicate_references"] == [duplicate.reference]
     public = client.get(f"/api/v1/reports/{master.reference}").json()
     assert public["similar_count"] == 1
     assert client.get(f"/api/v1/reports/{duplicate.reference}").json()["duplicate_of"] == master.reference

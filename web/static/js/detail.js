@@ -210,6 +210,7 @@ function render(report) {
   ];
   if (report.similar_count) facts.push(["Signalements similaires", String(report.similar_count)]);
   if (report.master_reference) facts.push(["Doublon de", report.master_reference]);
+  if (report.duplicate_references?.length) facts.push(["Doublons fusionnés ici", report.duplicate_references.join(", ")]);
   container.setAttribute("aria-labelledby", "detail-titre");
   container.replaceChildren(...[
     heading(report.reference),
@@ -299,7 +300,8 @@ async function loadDuplicates(report) {
     return;
   }
   box.replaceChildren(h("p", {}, "Doublons probables (même catégorie, à proximité) :"), h("ul", {}, ...found.map((other) =>
-    h("li", {}, h("strong", {}, other.reference), ` — ${STATUSES[other.status]}, à ${Math.round(other.distance_m)} m : `,
+    h("li", {}, h("strong", {}, other.reference), other.later ? " (signalé après celui-ci)" : "",
+      ` — ${STATUSES[other.status]}, à ${Math.round(other.distance_m)} m : `,
       other.description.slice(0, 80), " ",
       h("button", { type: "button", class: "link", onclick: () => {
         const form = container.querySelector("form[data-action=doublon]");
