@@ -62,6 +62,24 @@ def console_page() -> FileResponse:
     return _page("gestion.html")
 
 
+@router.get("/gestion/courriers")
+def outbox_page() -> FileResponse:
+    """Failed and pending mails, with "Renvoyer" (coordinators and admins)."""
+    return _page("courriers.html")
+
+
+@router.get("/gestion/comptes")
+def accounts_page() -> FileResponse:
+    """Staff accounts (admins)."""
+    return _page("comptes.html")
+
+
+@router.get("/compte")
+def own_account_page() -> FileResponse:
+    """One's own account: changing one's password."""
+    return _page("compte.html")
+
+
 @router.get("/partenaire")
 def partner_page() -> RedirectResponse:
     return RedirectResponse("/gestion", status_code=303)

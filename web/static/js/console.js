@@ -3,6 +3,7 @@
 
 import { ApiError, get, post, query, requireUser, signOut } from "./api.js";
 import { $, $$, announce, h } from "./dom.js";
+import { outboxCount } from "./staff_nav.js";
 import { busy, clearErrors, showErrors } from "./forms.js";
 import { addQuartiers, createMap, legend } from "./map.js";
 import * as detail from "./detail.js";
@@ -241,6 +242,8 @@ async function start() {
   for (const element of $$(".managers-only")) element.hidden = !state.manager;
   $("#user-name").textContent = `${state.user.full_name} — ${ROLES[state.user.role] || state.user.role}`;
   $("#sign-out").addEventListener("click", signOut);
+  for (const element of $$(".admins-only")) element.hidden = state.user.role !== "admin";
+  outboxCount(state.user, $("#outbox-alert")); // not awaited: the list comes first
   if (state.user.role === "partenaire") {
     $("#page-title").textContent = "Ma file de signalements";
     document.title = "Ma file de signalements — GUSP";
