@@ -21,7 +21,8 @@ def client(settings):
 
 
 @pytest.mark.parametrize("path", ["/", "/suivi/GUSP-2026-000001", "/connexion", "/gestion", "/carte", "/reinitialiser",
-                                  "/statistiques", "/dossiers", "/docs"])
+                                  "/statistiques", "/dossiers", "/docs", "/gestion/courriers", "/gestion/comptes",
+                                  "/compte"])
 def test_pages_are_french_html_revalidated_or_never_stored(client, path):
     response = client.get(path)
     assert response.status_code == 200

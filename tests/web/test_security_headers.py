@@ -12,7 +12,8 @@ from gusp.api import security_headers
 from gusp.api.main import create_app
 from gusp.config import PROJECT_DIR
 
-PAGES = ["/", "/suivi/GUSP-2026-000001", "/connexion", "/reinitialiser", "/gestion", "/carte", "/statistiques", "/docs"]
+PAGES = ["/", "/suivi/GUSP-2026-000001", "/connexion", "/reinitialiser", "/gestion", "/carte", "/statistiques", "/docs",
+         "/gestion/courriers", "/gestion/comptes", "/compte"]
 
 
 @pytest.fixture
