@@ -34,11 +34,13 @@ def change_status(
     note_public: bool = False,
     reason: states.RejectionReason | None = None,
     event_data: dict | None = None,
+    at: datetime | None = None,
 ) -> Report:
     """Apply one transition of the table, or refuse it (409) naming the allowed ones.
 
     `event_data` joins the event's data: where the change came from when not from a person
-    (a partner's Open311 server).
+    (a partner's Open311 server). `at`: the instant of the change when it is part of another
+    (an assignment), so that both share their milestones' time.
     """
     to = states.ReportStatus(to)
     reason = states.RejectionReason(reason) if reason else None
@@ -53,7 +55,7 @@ def change_status(
         )
     if to is states.ReportStatus.REJETE and reason is None:
         raise errors.Unprocessable("motif_manquant", "Indiquez le motif du rejet.", field="reason")
-    now = _now(session)
+    now = at or _now(session)
     _set_milestones(report, old=old, new=to, now=now)
     report.status = to
     report.rejection_reason = reason.value if to is states.ReportStatus.REJETE and reason else None
@@ -106,7 +108,7 @@ def assign(
     report.updated_at = now
     if status is states.ReportStatus.NOUVEAU:
         change_status(session=session, settings=settings, report=report, to=states.ReportStatus.PRIS_EN_COMPTE,
-                      actor=actor)
+                      actor=actor, at=now)
     elif status is states.ReportStatus.EN_COURS:
         # Taken by the previous partner, not by this one: waiting for the new partner to take it.
         report.status = states.ReportStatus.PRIS_EN_COMPTE

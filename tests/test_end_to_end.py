@@ -54,7 +54,9 @@ def test_from_intake_to_the_residents_mail(committed_settings, smtp_server):
                                    json={"partner_id": detail["partner"]["id"]})
             assert assigned.status_code == 200 and assigned.json()["status"] == "pris_en_compte"
             worker.send_pending(sessionmaker=sessions, settings=settings, sender=sender)
-            to_partner = smtp_server.messages[-1]
+            taken_into_account, to_partner = smtp_server.messages[-2:]
+            assert taken_into_account["To"] == "residente@example.org"
+            assert "Pays d'Aix Habitat" in taken_into_account.get_body(("plain",)).get_content()
             assert to_partner["To"] == "gardiens@pah.example"
             assert "residente@example.org" not in to_partner.as_string()
 
@@ -80,7 +82,7 @@ def test_from_intake_to_the_residents_mail(committed_settings, smtp_server):
             assert [step["status"] for step in public["timeline"] if step["status"]] == [
                 "nouveau", "pris_en_compte", "en_cours", "resolu"]
             assert public["timeline"][-1]["note"] == "Ferme-porte remplacé."
-        assert len(smtp_server.messages) == 3
+        assert len(smtp_server.messages) == 4  # receipt, taken into account, partner, resolution
         with sessions() as session:
             report = session.scalars(select(Report).where(Report.reference == reference)).one()
             assert report.acknowledged_at <= report.assigned_at <= report.resolved_at
