@@ -23,7 +23,7 @@ import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gusp import credentials, db, states, throttle
+from gusp import credentials, db, deadlines, states, throttle
 from gusp.config import Settings
 from gusp.public import redact, visibility
 from gusp.models import Category, OutboxMessage, Partner, PasswordReset, Report, ReporterContact, ReportPhoto, User
@@ -274,9 +274,7 @@ def overdue_digest(*, session: Session, settings: Settings, now: datetime) -> in
     """
     tz = ZoneInfo(settings.timezone)
     day = now.astimezone(tz).date()
-    from gusp import triage  # the deadline that counts, triage's included (triage imports notify)
-
-    due = triage.due_expression(settings)
+    due = deadlines.due_expression(settings)
     overdue = session.execute(
         select(Report, Partner.name, due)
         .outerjoin(Partner, Partner.id == Report.partner_id)

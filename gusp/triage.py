@@ -11,10 +11,10 @@ import math
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
-from sqlalchemy import case, func, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gusp import duplicates, errors, intake, notify, photos, routing, states
+from gusp import deadlines, duplicates, errors, intake, notify, photos, routing, states
 from gusp.config import Settings
 from gusp.models import Category, Partner, Report, ReportEvent, User
 from gusp.open311.outbound import sending as open311_sending
@@ -240,28 +240,9 @@ def due_date(*, settings: Settings, report: Report, partner: Partner, start: dat
     return start + timedelta(days=days)
 
 
-def effective_due(report: Report, *, settings: Settings | None) -> datetime | None:
-    """The deadline that counts: the partner's; for a report still `nouveau` without one, the
-    triage deadline (`triage_delay_days` after intake), so that nothing waits unseen."""
-    if report.due_at is not None or settings is None or settings.triage_delay_days <= 0:
-        return report.due_at
-    if report.status != states.ReportStatus.NOUVEAU:
-        return None
-    return report.created_at + timedelta(days=settings.triage_delay_days)
-
-
-def due_expression(settings: Settings):
-    """`effective_due` in SQL, for filters and the digest."""
-    if settings.triage_delay_days <= 0:
-        return Report.due_at
-    triage_due = case((Report.status == states.ReportStatus.NOUVEAU.value,
-                       Report.created_at + timedelta(days=settings.triage_delay_days)), else_=None)
-    return func.coalesce(Report.due_at, triage_due)
-
-
 def is_overdue(report: Report, *, now: datetime, settings: Settings | None = None) -> bool:
     """Open and past its deadline; with `settings`, a report left `nouveau` past the triage deadline too."""
-    due = effective_due(report, settings=settings)
+    due = deadlines.effective_due(report, settings=settings)
     return states.ReportStatus(report.status) in states.OPEN and due is not None and due < now
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gusp import access, categories, db, duplicates, errors, report_search, schemas, schemas_triage, states, triage
+from gusp import access, categories, db, deadlines, duplicates, errors, report_search, schemas, schemas_triage, states, triage
 from gusp.api import auth_deps, deps, report_filters, views
 from gusp.config import Settings
 from gusp.models import Partner, Report, User
@@ -56,7 +56,7 @@ def list_reports(
     now = _now(session)
     rows, next_cursor = report_search.search(
         session=session, user=user, filters=filters, sort=sort, cursor=cursor, limit=limit, now=now,
-        tz=ZoneInfo(settings.timezone), due=triage.due_expression(settings),
+        tz=ZoneInfo(settings.timezone), due=deadlines.due_expression(settings),
     )
     data = [views.to_summary(r, settings=settings, now=now) for r in rows]
     return schemas_triage.ReportPage(data=data, count=len(data), next_cursor=next_cursor)
