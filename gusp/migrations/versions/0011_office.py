@@ -1,14 +1,14 @@
 """The office at work: personal API tokens expire.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
