@@ -133,7 +133,8 @@ def report_commented(*, session: Session, settings: Settings, report: Report, no
     """Pass a public comment of the staff on to the reporter."""
     return _to_reporter(
         session=session, settings=settings, report=report, kind=MailKind.REPORT_COMMENTED,
-        subject=f"Signalement {report.reference} : un nouveau message", note=note.strip(),
+        subject=f"Signalement {report.reference} : un nouveau message",
+        note=redact.redact_text(note.strip()),  # as on the follow page: no phone number or address in clear
     )
 
 
