@@ -47,7 +47,7 @@ def search(
     due: ColumnElement | None = None,
 ) -> tuple[list[Report], str | None]:
     """One page of reports, and the cursor of the next page (None at the end); `due` is the deadline
-    that makes a report overdue (`triage.due_expression`; default: the partner's)."""
+    that makes a report overdue (`deadlines.due_expression`; default: the partner's)."""
     if sort not in SORTS:
         raise errors.Unprocessable("tri_invalide", f"Tri inconnu ; tris possibles : {', '.join(SORTS)}.", field="sort")
     query = access.visible_reports(user, select(Report))

@@ -1,14 +1,14 @@
 """The office at work: personal API tokens expire.
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0015
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0006"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
