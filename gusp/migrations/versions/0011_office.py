@@ -1,14 +1,14 @@
 """The office at work: personal API tokens expire.
 
 Revision ID: 0011
-Revises: 0015
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0015"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
