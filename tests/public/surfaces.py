@@ -64,7 +64,7 @@ DATA: dict[tuple[str, str], Fetch | None] = {
 NON_DATA: dict[tuple[str, str], str] = {
     **{("GET", p): "page: static HTML, its data comes from the JSON surfaces" for p in (
         "/", "/suivi", "/connexion", "/reinitialiser", "/gestion", "/partenaire", "/carte", "/docs", "/statistiques",
-        "/dossiers",
+        "/dossiers", "/compte", "/gestion/comptes", "/gestion/courriers",
         "/sw.js", "/config.js")},
     ("GET", "/openapi.json"): "API description",
     ("GET", "/healthz"): "health",
