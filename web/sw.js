@@ -3,6 +3,8 @@
 // Staff pages and staff data are never cached. Reports made offline wait in IndexedDB (the page sends them).
 
 const CACHE = "gusp-v2"; // v2: photos are no longer cache-first (a photo hidden later must go)
+// Pages name their assets under a release fingerprint (/static/v-<hash>/…): one cache key without it.
+const FINGERPRINT = /^\/(static|vendor)\/v-[0-9a-f]+\//;
 const SLOW_NETWORK_MS = 4000;
 const FOLLOW_PAGE = "/suivi/_";
 const SHELL = [
@@ -49,7 +51,7 @@ self.addEventListener("activate", (event) => {
 /** What this worker answers for, and under which cache key; null: left to the browser. */
 function cacheKey(url) {
   if (url.origin !== self.location.origin) return null;
-  const path = url.pathname;
+  const path = url.pathname.replace(FINGERPRINT, "/$1/");
   if (path === "/") return "/";
   if (path.startsWith("/suivi/")) return FOLLOW_PAGE; // the same page for every reference
   if (path === "/config.js" || path.startsWith("/static/")) return path;

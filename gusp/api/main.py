@@ -5,13 +5,13 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from fastapi.staticfiles import StaticFiles
-
 from gusp import db, localtime, map_tiles, storage
 from gusp.api import (
+    assets,
     auth,
     body_limit,
     categories_admin,
+    compression,
     diagnostics,
     contract,
     errors,
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Every photo may be at the limit; the whole request cannot be larger than that.
     app.add_middleware(body_limit.BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(compression.Compression)  # Brotli or gzip; nginx in front passes it through
     app.add_middleware(metrics.RequestTimer)
     app.add_middleware(logs.AccessLog)
     app.add_middleware(security_headers.SecurityHeaders, settings=settings)  # on every answer
@@ -95,11 +96,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(media.router)
     app.include_router(health.router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=pages.WEB_DIR / "static"), name="static")
+    # Pages name their assets under this fingerprint (gusp.api.assets): kept a year by browsers.
+    version = app.state.asset_version = assets.fingerprint(pages.WEB_DIR / "static", pages.WEB_DIR / "package-lock.json")
+    app.mount("/static", assets.Assets(directory=pages.WEB_DIR / "static", version=version), name="static")
     # Front-end libraries from the npm registry (web/package.json), installed by scripts/setup_web.sh.
     vendor = pages.WEB_DIR / "node_modules"
     if vendor.is_dir():
-        app.mount("/vendor", StaticFiles(directory=vendor), name="vendor")
+        app.mount("/vendor", assets.Assets(directory=vendor, version=version), name="vendor")
     return app
 
 

@@ -10,6 +10,7 @@ import json
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from gusp.api import assets
 from gusp.config import PROJECT_DIR, Settings
 
 WEB_DIR = PROJECT_DIR / "web"
@@ -20,16 +21,19 @@ router = APIRouter(include_in_schema=False)
 _PAGE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 
 
-def _page(name: str, **headers: str) -> FileResponse:
-    return FileResponse(
-        WEB_DIR / name, media_type="text/html; charset=utf-8", headers={**_PAGE_HEADERS, **headers}
-    )
+def html_page(request: Request, name: str, **headers: str) -> Response:
+    """The page with its assets under the release fingerprint (gusp.api.assets); 304 when unchanged."""
+    body, etag = assets.page(WEB_DIR / name, request.app.state.asset_version)
+    all_headers = {**_PAGE_HEADERS, **headers, "ETag": etag}
+    if etag in request.headers.get("if-none-match", "").replace("W/", "").split(", "):
+        return Response(status_code=304, headers=all_headers)
+    return Response(body, media_type="text/html; charset=utf-8", headers=all_headers)
 
 
 @router.get("/")
-def report_page() -> FileResponse:
+def report_page(request: Request) -> Response:
     """Reporting a problem from a phone; works offline once visited."""
-    return _page("index.html")
+    return html_page(request, "index.html")
 
 
 @router.get("/suivi")
@@ -40,26 +44,26 @@ def follow_form(reference: str = Query("", max_length=64)) -> RedirectResponse:
 
 
 @router.get("/suivi/{reference}")
-def follow_page(reference: str) -> FileResponse:
+def follow_page(request: Request, reference: str) -> Response:
     """The same page for every reference: it reads the public view from the API (no personal data there)."""
-    return _page("suivi.html")
+    return html_page(request, "suivi.html")
 
 
 @router.get("/connexion")
-def sign_in_page() -> FileResponse:
-    return _page("connexion.html")
+def sign_in_page(request: Request) -> Response:
+    return html_page(request, "connexion.html")
 
 
 @router.get("/reinitialiser")
-def password_reset_page() -> FileResponse:
+def password_reset_page(request: Request) -> Response:
     """The link's token is in the query string: never leak it to another site through the Referer header."""
-    return _page("reinitialiser.html", **{"Referrer-Policy": "no-referrer"})
+    return html_page(request, "reinitialiser.html", **{"Referrer-Policy": "no-referrer"})
 
 
 @router.get("/gestion")
-def console_page() -> FileResponse:
+def console_page(request: Request) -> Response:
     """Triage console for coordinators; the same page shows a partner its own queue."""
-    return _page("gestion.html")
+    return html_page(request, "gestion.html")
 
 
 @router.get("/gestion/courriers")
@@ -86,9 +90,9 @@ def partner_page() -> RedirectResponse:
 
 
 @router.get("/carte")
-def group_map_page() -> FileResponse:
+def group_map_page(request: Request) -> Response:
     """The operational groups' map, printable in A4 and A3 landscape."""
-    return _page("carte.html")
+    return html_page(request, "carte.html")
 
 
 @router.get("/dossiers")
@@ -98,9 +102,9 @@ def packs_page() -> FileResponse:
 
 
 @router.get("/docs")
-def api_docs_page() -> FileResponse:
+def api_docs_page(request: Request) -> Response:
     """Swagger UI over /openapi.json, its assets self-hosted from npm (no CDN); there is no /redoc."""
-    return _page("docs.html")
+    return html_page(request, "docs.html")
 
 
 @router.get("/sw.js")

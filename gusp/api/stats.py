@@ -8,8 +8,8 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -224,6 +224,6 @@ def export_table(ctx: ContextDep, key: Annotated[Literal[stats_tables.KEYS], Pat
 
 
 @router.get("/statistiques", include_in_schema=False)
-def dashboard() -> FileResponse:
+def dashboard(request: Request) -> Response:
     """The page itself is public (it holds no data); its figures come from the API, signed in."""
-    return FileResponse(pages.WEB_DIR / "statistiques.html", media_type="text/html; charset=utf-8")
+    return pages.html_page(request, "statistiques.html")

@@ -7,11 +7,13 @@ an oversized upload is refused in the app's JSON, and /metrics is not reachable 
 
 from __future__ import annotations
 
+import gzip
 import json
 import ssl
 import uuid
 from pathlib import Path
 
+import brotli
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
@@ -111,6 +113,17 @@ def test_json_is_compressed_and_an_oversized_upload_is_refused_in_json(proxied):
     assert len(quartiers.json()["features"]) == 5
     assert too_big.status_code == 413
     assert too_big.json()["code"] == "requete_trop_lourde"
+
+
+@pytest.mark.parametrize(("encoding", "decode"), [("br", brotli.decompress), ("gzip", gzip.decompress)])
+def test_answers_are_compressed_once_by_the_app_not_again_by_nginx(proxied, encoding, decode):
+    with client(proxied) as https, https.stream("GET", f"{proxied['https']}/api/v1/quartiers",
+                                                headers={"Accept-Encoding": encoding}) as response:
+        raw = b"".join(response.iter_raw())
+
+    assert response.headers["content-encoding"] == encoding
+    assert "accept-encoding" in response.headers["vary"].lower()
+    assert len(json.loads(decode(raw))["features"]) == 5  # one decoding gives the JSON
 
 
 def test_metrics_are_not_served_to_the_internet(proxied):
