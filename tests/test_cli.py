@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from gusp import cli, db
-from gusp.models import Partner, Report
+from gusp.models import Partner, Quartier, Report
 from gusp.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +92,29 @@ def test_refused_perimeter_file_exits_2_with_a_french_message(cli_env, tmp_path)
     assert "perimetre_invalide" in result.stderr
     assert "features[0] (« Sans code »)" in result.stderr
     assert "Aucun périmètre du fichier n'a été chargé" in result.stderr
+
+
+def test_a_dry_run_lists_what_would_change_then_the_load_lists_the_repaired_outlines(cli_env, tmp_path):
+    assert gusp(cli_env, "db", "upgrade").returncode == 0
+    bowtie = [[[5.40, 43.50], [5.41, 43.51], [5.41, 43.50], [5.40, 43.51], [5.40, 43.50]]]
+    crossing = tmp_path / "regional.geojson"
+    crossing.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code_qp": "QN01398Y", "lib_qp": "Noeud", "insee_com": "13001"},
+         "geometry": {"type": "Polygon", "coordinates": bowtie}},
+    ]}))
+
+    dry = gusp(cli_env, "perimeters", "load", "--dry-run", str(crossing))
+    with db.command_session(cli_env["GUSP_DATABASE_URL"]) as session:
+        after_dry_run = session.execute(select(func.count()).select_from(Quartier)).scalar_one()
+    loaded = gusp(cli_env, "perimeters", "load", str(crossing))
+
+    assert dry.returncode == 0, dry.stderr
+    assert "Simulation (rien n'a été modifié)" in dry.stdout and "À créer : QN01398Y." in dry.stdout
+    assert after_dry_run == 0
+    assert loaded.returncode == 0, loaded.stderr
+    assert "1 créés" in loaded.stdout
+    assert "Contours invalides réparés (make_valid) puis chargés : 1." in loaded.stdout
+    assert "QN01398Y : auto-intersection en 5.405 43.505" in loaded.stdout
 
 
 def test_serve_trusts_no_proxy_unless_told():

@@ -127,11 +127,16 @@ BOWTIE = {
     "type": "Polygon",
     "coordinates": [[[5.40, 43.50], [5.41, 43.51], [5.41, 43.50], [5.40, 43.51], [5.40, 43.50]]],
 }
+# A ring that goes there and back: no area at all, nothing for make_valid to keep.
+FLAT = {
+    "type": "Polygon",
+    "coordinates": [[[5.40, 43.50], [5.41, 43.51], [5.40, 43.50], [5.41, 43.51], [5.40, 43.50]]],
+}
 SQUARE = b.square(5.46, 43.52)
 POINT = {"type": "Point", "coordinates": [5.4, 43.5]}
 OUT_OF_RANGE = {"type": "Polygon", "coordinates": [[[200, 43], [201, 43], [201, 44], [200, 43]]]}
 REFUSED = {
-    "self-intersection": (b.feature("QN01398Y", "Noeud papillon", BOWTIE), "geometrie_invalide", "QN01398Y"),
+    "no area left once repaired": (b.feature("QN01398Y", "Aller-retour", FLAT), "geometrie_invalide", "QN01398Y"),
     "point": (b.feature("QN01398Y", "Un point", POINT), "type_geometrie", "QN01398Y"),
     "linestring": (
         b.feature("QN01398Y", "Une ligne", {"type": "LineString", "coordinates": [[5.4, 43.5], [5.41, 43.51]]}),
@@ -175,11 +180,41 @@ def test_a_refused_feature_is_named_and_nothing_is_applied(
     assert snapshot(session) == before  # not even the two valid features before it
 
 
-def test_an_invalid_geometry_says_why(session: Session, tmp_path: Path):
-    path = b.write(tmp_path, b.collection([b.feature("QN01398Y", "Noeud papillon", BOWTIE)]))
+def test_a_self_crossing_outline_is_repaired_loaded_and_listed(session: Session, tmp_path: Path):
+    """A real regional file had 32 such outlines: they load, repaired by make_valid, and are named."""
+    path = b.write(tmp_path, b.collection([b.feature("QN01398Y", "Noeud papillon", BOWTIE),
+                                           b.feature("QN01397X", "Valide", b.square(5.47, 43.53))]))
+
+    result = perimeters.load(session=session, path=path)
+
+    assert result.created == 2
+    assert [(r.code, r.why) for r in result.repaired] == [("QN01398Y", "auto-intersection en 5.405 43.505")]
+    stored = stored_geometry(session, "QN01398Y")
+    assert stored.is_valid and stored.geom_type == "MultiPolygon" and len(stored.geoms) == 2
+    assert stored.area == pytest.approx(5e-5)  # both lobes of the bow tie, nothing lost
+    assert stored.covers(shapely.Point(5.4025, 43.505)) and stored.covers(shapely.Point(5.4075, 43.505))
+
+
+def test_an_outline_that_cannot_be_repaired_says_why(session: Session, tmp_path: Path):
+    path = b.write(tmp_path, b.collection([b.feature("QN01398Y", "Aller-retour", FLAT)]))
     with pytest.raises(errors.Unprocessable) as refused:
         perimeters.load(session=session, path=path)
-    assert "auto-intersection en 5.405 43.505" in refused.value.message
+    assert "irréparable : auto-intersection en 5.41 43.51" in refused.value.message
+
+
+def test_a_dry_run_says_what_would_change_and_changes_nothing(session: Session, settings: Settings, tmp_path: Path):
+    renamed = b.real_collection(settings.perimeters_file)["features"][0]
+    renamed["properties"]["nom"] = "Jas de Bouffan renommé"
+    path = b.write(tmp_path, b.collection([renamed, b.feature("QN01398Y", "Noeud papillon", BOWTIE)]))
+    before = snapshot(session)
+
+    result = perimeters.load(session=session, path=path, dry_run=True)
+
+    assert result.dry_run
+    assert (result.created_codes, result.updated_codes) == (["QN01398Y"], [renamed["properties"]["code"]])
+    assert [r.code for r in result.repaired] == ["QN01398Y"]
+    assert snapshot(session) == before
+    assert session.execute(text("SELECT to_regclass('gusp_perimeters_staging')")).scalar() is None
 
 
 @pytest.mark.parametrize(
