@@ -30,3 +30,12 @@ def scratch_url(database_url: str) -> str:
     """The URL of a new database on the same server, for one benchmark run (dropped after)."""
     url = make_url(database_url).set(database=f"gusp_bench_{uuid.uuid4().hex[:8]}")
     return url.render_as_string(hide_password=False)
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface, for a server the benchmark starts."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -56,8 +56,8 @@ def create_report(
     """
     check_idempotency_key(idempotency_key)
     _check_request(session=session, settings=settings, data=data, uploads=uploads)
-    fingerprint = request_fingerprint or (_fingerprint(data, uploads) if idempotency_key else None)
-    if idempotency_key and (existing := _replay(session, idempotency_key, fingerprint)):
+    fingerprint = request_fingerprint or (fingerprint_of(data, uploads) if idempotency_key else None)
+    if idempotency_key and (existing := replay(session, idempotency_key, fingerprint)):
         return existing, True
     require_in_territory(session=session, settings=settings, lat=data.lat, lon=data.lon)
     processed = process_uploads(uploads, settings=settings)
@@ -65,7 +65,7 @@ def create_report(
     if idempotency_key:
         # A phone may resend while its first attempt is still running: serialise on the key.
         db.advisory_xact_lock(session, f"idempotency:{idempotency_key}")
-        if existing := _replay(session, idempotency_key, fingerprint):
+        if existing := replay(session, idempotency_key, fingerprint):
             return existing, True
     store_files(session=session, storage=storage, processed=processed)
     similar = duplicates.likely_duplicates_at(
@@ -142,7 +142,7 @@ def _check_request(*, session: Session, settings: Settings, data: ReportCreate, 
         raise errors.InvalidFields(problems)
 
 
-def _fingerprint(data: ReportCreate, uploads: Sequence[BinaryIO]) -> str:
+def fingerprint_of(data: ReportCreate, uploads: Sequence[BinaryIO]) -> str:
     """What a retry must repeat: the fields and the bytes of every photo."""
     digest = hashlib.sha256(data.model_dump_json().encode())
     for upload in uploads:
@@ -155,7 +155,8 @@ def _fingerprint(data: ReportCreate, uploads: Sequence[BinaryIO]) -> str:
     return digest.hexdigest()
 
 
-def _replay(session: Session, key: str, fingerprint: str | None) -> Report | None:
+def replay(session: Session, key: str, fingerprint: str | None) -> Report | None:
+    """The report this key already created, if the request repeats it; 422 if the key served another."""
     report = session.scalars(select(Report).where(Report.idempotency_key == key)).first()
     if report is not None and report.request_fingerprint != fingerprint:
         raise errors.Unprocessable(

@@ -98,14 +98,7 @@ def report_received(*, session: Session, settings: Settings, report: Report) -> 
         return []
     if report.created_by_user_id is None:  # filed by a stranger: no mail bombing through intake
         throttle.mail_to(session=session, settings=settings, address=contact.email)
-    subject = f"Signalement {report.reference} : bien reçu"
-    text, html = _render(
-        MailKind.REPORT_RECEIVED,
-        title=subject,
-        reference=report.reference,
-        category=_category(session, report),
-        follow_url=follow_url(settings, report.reference),
-    )
+    subject, text, html = receipt(settings, reference=report.reference, category=_category(session, report))
     return [
         enqueue(
             session=session,
@@ -117,6 +110,16 @@ def report_received(*, session: Session, settings: Settings, report: Report) -> 
             report_id=report.id,
         )
     ]
+
+
+def receipt(settings: Settings, *, reference: str, category: str) -> tuple[str, str, str]:
+    """Subject, text and HTML of the acknowledgement of a new report (one line of subject)."""
+    subject = f"Signalement {reference} : bien reçu"
+    text, html = _render(
+        MailKind.REPORT_RECEIVED, title=subject, reference=reference, category=category,
+        follow_url=follow_url(settings, reference),
+    )
+    return " ".join(subject.split())[:_SUBJECT_MAX], text, html
 
 
 def report_acknowledged(*, session: Session, settings: Settings, report: Report) -> list[OutboxMessage]:

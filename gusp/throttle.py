@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
 from gusp import errors
@@ -25,11 +24,6 @@ from gusp.models.throttle import RateCounter
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
-_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-def _window_start(now: datetime, window: timedelta) -> datetime:
-    return _EPOCH + ((now - _EPOCH) // window) * window
 
 
 def key_of(kind: str, value: str) -> str:
@@ -37,32 +31,55 @@ def key_of(kind: str, value: str) -> str:
     return f"{kind}:{hashlib.sha256(value.strip().lower().encode()).hexdigest()}"
 
 
-def hit(*, session: Session, key: str, limit: int, window: timedelta, message: str,
-        code: str = "trop_de_demandes", field: str | None = None) -> int:
-    """Count one event under `key` in the current window; 429 when that makes more than `limit`."""
-    now = session.scalar(select(func.now()))
-    start = _window_start(now, window)
-    statement = (
-        insert(RateCounter)
-        .values(key=key, window_start=start, count=1)
-        .on_conflict_do_update(index_elements=[RateCounter.key, RateCounter.window_start],
-                               set_={"count": RateCounter.count + 1})
-        .returning(RateCounter.count)
+# The window's start is computed by PostgreSQL from its own clock: one statement per count or peek.
+# Windows are aligned on multiples of their length since 1970 (so on 2000-01-01 too, as before).
+_WINDOW_START = "to_timestamp(floor(extract(epoch FROM now()) / {seconds}) * {seconds})"
+
+
+def window_start_sql(seconds: int) -> str:
+    """SQL for the start of the current window of that many seconds."""
+    return _WINDOW_START.format(seconds=int(seconds))
+
+
+def hit_sql(*, key_param: str, seconds: int) -> str:
+    """The counting upsert, to run alone or inside a larger statement (a CTE): returns the count,
+    the window's start and the database's clock."""
+    start = _WINDOW_START.format(seconds=int(seconds))
+    return (
+        f"INSERT INTO rate_counters (key, window_start, count) VALUES (:{key_param}, {start}, 1) "
+        "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1 "
+        "RETURNING count, window_start, now() AS now"
     )
-    count = session.scalar(statement)
+
+
+def verdict(*, count: int, start: datetime, now: datetime, limit: int, window: timedelta, message: str,
+            code: str = "trop_de_demandes", field: str | None = None) -> int:
+    """429 when a counted event made more than `limit` in its window; else the count."""
     if count > limit:
         raise _refused(code, message, seconds=max(1, math.ceil((start + window - now).total_seconds())), field=field)
     return count
 
 
+def hit(*, session: Session, key: str, limit: int, window: timedelta, message: str,
+        code: str = "trop_de_demandes", field: str | None = None) -> int:
+    """Count one event under `key` in the current window; 429 when that makes more than `limit`."""
+    row = session.execute(text(hit_sql(key_param="key", seconds=int(window.total_seconds()))), {"key": key}).one()
+    return verdict(count=row.count, start=row.window_start, now=row.now, limit=limit, window=window,
+                   message=message, code=code, field=field)
+
+
 def peek(*, session: Session, key: str, limit: int, window: timedelta, message: str,
          code: str = "trop_de_demandes") -> None:
     """429 already if the window is full, without counting nor locking (see `hit` for counting)."""
-    now = session.scalar(select(func.now()))
-    start = _window_start(now, window)
-    count = session.scalar(select(RateCounter.count).where(RateCounter.key == key, RateCounter.window_start == start))
-    if count is not None and count >= limit:
-        raise _refused(code, message, seconds=max(1, math.ceil((start + window - now).total_seconds())), field=None)
+    start = _WINDOW_START.format(seconds=int(window.total_seconds()))
+    row = session.execute(
+        text(f"SELECT now() AS now, {start} AS start, "
+             f"(SELECT count FROM rate_counters WHERE key = :key AND window_start = {start}) AS count"),
+        {"key": key},
+    ).one()
+    if row.count is not None and row.count >= limit:
+        raise _refused(code, message, seconds=max(1, math.ceil((row.start + window - row.now).total_seconds())),
+                       field=None)
 
 
 def _refused(code: str, message: str, *, seconds: int, field: str | None) -> errors.TooManyRequests:
@@ -82,14 +99,14 @@ def _delay(seconds: int) -> str:
 # --- the limits of GUSP ------------------------------------------------------------------------
 
 
-_INTAKE_MESSAGE = "Trop de signalements envoyés depuis cette connexion."
+INTAKE_MESSAGE = "Trop de signalements envoyés depuis cette connexion."
 
 
 def before_anonymous_intake(*, session: Session, settings: Settings, client: str | None) -> None:
     """Refuse at once an address whose hour is full, before photos are decoded (counts nothing)."""
     if client:
         peek(session=session, key=key_of("intake-ip", client), limit=settings.intake_per_ip_per_hour, window=HOUR,
-             message=_INTAKE_MESSAGE)
+             message=INTAKE_MESSAGE)
 
 
 def anonymous_intake(*, session: Session, settings: Settings, client: str | None) -> None:
@@ -97,7 +114,7 @@ def anonymous_intake(*, session: Session, settings: Settings, client: str | None
     called once the report is written, just before the commit (the counter's row lock is short)."""
     if client:
         hit(session=session, key=key_of("intake-ip", client), limit=settings.intake_per_ip_per_hour, window=HOUR,
-            message=_INTAKE_MESSAGE)
+            message=INTAKE_MESSAGE)
 
 
 def mail_request(*, session: Session, settings: Settings, client: str | None) -> None:

@@ -23,7 +23,7 @@ class Attribution:
     nearest_distance_m: float | None  # geodesic metres (WGS84 spheroid), only for hors_perimetre
 
 
-def _box(point: str, metres: str) -> str:
+def box(point: str, metres: str) -> str:
     """SQL for a lon/lat box around `point` holding every point within `metres` geodesic metres.
 
     A degree of latitude is at least 110,574 m and a degree of longitude at least 111,319 m ×
@@ -66,7 +66,7 @@ _NEAREST = text(
     )
     SELECT q.id, ST_Distance(q.geom::geography, {_POINT}::geography) AS distance_m
     FROM bound, quartiers q
-    WHERE q.geom && {_box(_POINT, "bound.d")}
+    WHERE q.geom && {box(_POINT, "bound.d")}
     ORDER BY distance_m, q.id
     LIMIT 1
     """
@@ -78,7 +78,7 @@ _IN_SERVICE_AREA = text(
     SELECT NOT EXISTS (SELECT 1 FROM service_areas)
         OR EXISTS (
             SELECT 1 FROM service_areas s
-            WHERE s.geom && {_box(_POINT, "CAST(:margin AS float8)")}
+            WHERE s.geom && {box(_POINT, "CAST(:margin AS float8)")}
               AND ST_DWithin(s.geom::geography, {_POINT}::geography, :margin)
         )
     """

@@ -103,6 +103,9 @@ class Report(Timestamped, Base):
         CheckConstraint("(source = 'open311') = (open311_client_id IS NOT NULL)", name="open311_client"),
         # Likely duplicates are searched in metres, on geography.
         Index("ix_reports_location_geog", text("(location::geography)"), postgresql_using="gist"),
+        # The duplicate search's candidates only (migration 0016): flat however many reports are closed.
+        Index("ix_reports_open_location_geog", text("(location::geography)"), postgresql_using="gist",
+              postgresql_where="status IN ('nouveau', 'pris_en_compte', 'en_cours') AND master_report_id IS NULL"),
         # Text search of the triage list, in French (stemming: « poubelles » finds « poubelle »).
         Index("ix_reports_description_fts", text("to_tsvector('french', description)"), postgresql_using="gin"),
         Index("ix_reports_due_open", "due_at", postgresql_where="status IN ('nouveau', 'pris_en_compte', 'en_cours')"),

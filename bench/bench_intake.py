@@ -1,0 +1,123 @@
+"""Reports without photo per second, 8 clients at once: GUSP beside a minimal FastAPI + psycopg intake.
+
+Both servers are one uvicorn process on the same scratch database (perimeters loaded); their runs
+alternate (GUSP, minimal, GUSP, minimal…) so that a machine that slows down weighs on both.
+Run: .venv/bin/python bench/bench_intake.py [--seconds 15] [--clients 8] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import common  # bench/common.py, beside this script
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from gusp import db, migrate
+from gusp.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIELDS = {"category": "proprete", "description": "Banc d'essai", "lat": "43.5259", "lon": "5.4298", "accuracy_m": "8"}
+
+
+def load(url: str, *, seconds: float, clients: int) -> list[float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                response = client.post("/api/v1/reports", data=FIELDS)
+                elapsed = time.perf_counter() - start
+                response.raise_for_status()
+                with lock:
+                    latencies.append(elapsed)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies
+
+
+def started(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+    server = subprocess.Popen(command, env=env, cwd=Path(__file__).parent,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+            return server
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.terminate()
+    raise RuntimeError(f"{command} did not start")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    base = Settings()
+    url = common.scratch_url(base.database_url)
+    media = tempfile.mkdtemp(prefix="gusp-bench-media-")
+    migrate.upgrade(settings=base.model_copy(update={"database_url": url, "media_dir": Path(media)}))
+    env = {**os.environ, "GUSP_DATABASE_URL": url, "GUSP_MEDIA_DIR": media, "GUSP_INTAKE_PER_IP_PER_HOUR": "100000000"}
+    gusp = [sys.executable, "-m", "gusp.cli"]
+    subprocess.run([*gusp, "perimeters", "load", str(ROOT / "data/qpv_perimetres.geojson")], env=env, check=True,
+                   stdout=subprocess.DEVNULL, cwd=ROOT)
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    servers = {
+        "GUSP `POST /api/v1/reports`": (gusp + ["serve", "--port", str(gusp_port := common.free_port())], gusp_port),
+        "minimal FastAPI + psycopg (2 statements)": (
+            [sys.executable, "-m", "uvicorn", "minimal_intake:app", "--port", str(minimal_port := common.free_port()),
+             "--log-level", "warning", "--no-access-log"], minimal_port),
+    }
+    results: dict[str, list[float]] = {name: [] for name in servers}
+    done: dict[str, int] = {name: 0 for name in servers}
+    try:
+        print(f"Machine: {common.machine()}")
+        print(f"Each server: one uvicorn process; {args.clients} client threads, {args.rounds} alternating runs "
+              f"of {args.seconds:.0f} s each\n")
+        for _ in range(args.rounds):
+            for name, (command, port) in servers.items():
+                server = started(command, {**env, "BENCH_DATABASE_URL": conninfo}, port)
+                try:
+                    load(f"http://127.0.0.1:{port}", seconds=2, clients=args.clients)  # warm-up
+                    latencies = load(f"http://127.0.0.1:{port}", seconds=args.seconds, clients=args.clients)
+                finally:
+                    server.terminate()
+                    server.wait(timeout=10)
+                results[name] += latencies
+                done[name] += len(latencies)
+        print("| server | reports | reports/s | p50 ms | p95 ms |")
+        print("|---|---:|---:|---:|---:|")
+        rates = {}
+        for name, latencies in results.items():
+            rates[name] = done[name] / (args.seconds * args.rounds)
+            p95 = statistics.quantiles(latencies, n=20)[18]
+            print(f"| {name} | {done[name]} | {rates[name]:.0f} | {statistics.median(latencies) * 1000:.0f} | "
+                  f"{p95 * 1000:.0f} |")
+        gusp_rate, minimal_rate = rates.values()
+        print(f"\nGUSP / minimal: {gusp_rate / minimal_rate:.2f}×")
+    finally:
+        db.drop_database(url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
