@@ -1,6 +1,11 @@
-"""Load a synthetic national perimeter file (ANCT QP2024 format) twice, then time attribution.
+"""Load a synthetic national perimeter file (ANCT QP2024 format) beside ogr2ogr, twice, then time attribution.
 
-    .venv/bin/python bench/bench_perimeters.py [--features 1600] [--points 1000]
+    bash bench/setup.sh                      # ogr2ogr (Debian's gdal-bin), for the side-by-side line
+    .venv/bin/python bench/bench_perimeters.py [--features 1600] [--points 1000] [--rounds 3]
+
+Side by side: the whole `gusp perimeters load FILE` command (start-up included, every quartier
+created: the table is emptied before each run, untimed) against `ogr2ogr -f PostgreSQL` of the
+same file into a table of its own, run in turn, median of the rounds and the ratio pair by pair.
 
 The file is generated like the ANCT export: about 1,600 MultiPolygons over metropolitan France,
 clustered by commune, hundreds of vertices each, full-precision coordinates, some holes and
@@ -17,13 +22,18 @@ import json
 import math
 import multiprocessing
 import random
+import os
 import resource
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from gusp import db, migrate
 from gusp.config import Settings
@@ -159,10 +169,49 @@ def bench_queries(url: str, points: int) -> None:
     print(f"PostgreSQL: {versions[0].split(',')[0]}; PostGIS {versions[1]}")
 
 
+def side_by_side(url: str, path: Path, rounds: int) -> None:
+    """`gusp perimeters load` and `ogr2ogr -f PostgreSQL`, whole commands, in turn."""
+    ogr2ogr = shutil.which("ogr2ogr")
+    if ogr2ogr is None:
+        print("ogr2ogr absent: run `bash bench/setup.sh` for the side-by-side line")
+        return
+    u = make_url(url)
+    pg = f"PG:dbname={u.database} host={u.host or 'localhost'} port={u.port or 5432} user={u.username or 'postgres'}"
+    env = {**os.environ, "GUSP_DATABASE_URL": url}
+    if u.password:
+        env["PGPASSWORD"] = u.password
+    engine = db.make_engine(url)
+    times: dict[str, list[float]] = {"gusp": [], "ogr2ogr": []}
+    for _ in range(rounds):
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM service_areas"))
+            conn.execute(text("DELETE FROM quartiers"))
+        for name, command in (
+            ("gusp", [sys.executable, "-m", "gusp.cli", "perimeters", "load", str(path)]),
+            ("ogr2ogr", [ogr2ogr, "-f", "PostgreSQL", pg, str(path), "-nln", "bench_ogr2ogr_qpv", "-overwrite",
+                         "-lco", "GEOMETRY_NAME=geom"]),
+        ):
+            started = time.perf_counter()
+            subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+            times[name].append(time.perf_counter() - started)
+    with engine.begin() as conn:  # the loads below start from an empty table too
+        conn.execute(text("DELETE FROM service_areas"))
+        conn.execute(text("DELETE FROM quartiers"))
+    engine.dispose()
+    ratios = sorted(g / o for g, o in zip(times["gusp"], times["ogr2ogr"], strict=True))
+    print(f"Side by side, whole commands, {rounds} rounds in turn (median, min–max):")
+    for name, label in (("gusp", "`gusp perimeters load` (creates 1,600)"), ("ogr2ogr", "`ogr2ogr -f PostgreSQL`")):
+        values = sorted(times[name])
+        print(f"  {label:<42} {statistics.median(values):.2f} s ({values[0]:.2f}–{values[-1]:.2f})")
+    print(f"  ratio GUSP / ogr2ogr, pair by pair: median {statistics.median(ratios):.2f} "
+          f"({ratios[0]:.2f}–{ratios[-1]:.2f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", type=int, default=1600)
     parser.add_argument("--points", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     base = Settings()
     url = common.scratch_url(base.database_url)
@@ -178,6 +227,7 @@ def main() -> None:
               f"(baseline {reference['baseline_mb']:.0f} MB)")
         try:
             migrate.upgrade(settings=Settings(database_url=url))
+            side_by_side(url, path, args.rounds)
             for label in ("first load (creates)", "second load (same file: idempotent)"):
                 run = spawned(_load_worker, url, str(path))
                 r = run["result"]

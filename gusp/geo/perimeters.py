@@ -27,8 +27,9 @@ ANCT_SOURCE = "ANCT, Quartiers prioritaires de la politique de la ville"
 WGS84, LAMBERT_93 = reading.WGS84, reading.LAMBERT_93
 _STAGING = "gusp_perimeters_staging"
 _LOCK = "gusp.geo.perimeters.load"
-_COLUMNS = ("idx", "code", "nom", "commune", "insee", "type", "population", "source", "licence", "anct", "wkb")
-_TYPES = ("int4", "text", "text", "text", "text", "text", "int4", "text", "text", "bool", "bytea")
+_COLUMNS = ("idx", "code", "nom", "commune", "insee", "type", "population", "source", "licence", "anct", "wkb",
+            "hull")
+_TYPES = ("int4", "text", "text", "text", "text", "text", "int4", "text", "text", "bool", "bytea", "bytea")
 
 
 @dataclass
@@ -64,8 +65,8 @@ def load(*, session: Session, path: Path, dry_run: bool = False) -> LoadResult:
         session.execute(text(_STAGING_DDL))
         _copy_staging(session, parsed.rows)
         result = _apply(session=session, srid=parsed.srid, members=parsed.members)
+        result.service_areas = refresh_service_areas(session=session, staged_hulls=True)
         session.execute(text(f"DROP TABLE {_STAGING}"))
-        result.service_areas = refresh_service_areas(session=session)
     except BaseException:
         savepoint.rollback()
         raise
@@ -90,19 +91,23 @@ def _copy_staging(session: Session, rows: list[dict[str, Any]]) -> None:
             copy.write_row([row[column] for column in _COLUMNS])
 
 
-def refresh_service_areas(*, session: Session) -> int:
-    """Rebuild each commune's service area, the convex hull of its perimeters; returns how many."""
+def refresh_service_areas(*, session: Session, staged_hulls: bool = False) -> int:
+    """Rebuild each commune's service area, the convex hull of its perimeters; returns how many.
+
+    The hull of the perimeters' hulls is the same polygon: each quartier's hull comes from the file
+    being loaded when it gave one (`staged_hulls`, computed by GEOS while reading), else from PostGIS."""
     session.execute(text("DELETE FROM service_areas"))  # not TRUNCATE: readers keep going
-    # The hull of the perimeters' hulls: the same polygon, GEOS handles a few points per quartier.
+    hull = "COALESCE(ST_GeomFromWKB(s.hull, 4326), ST_ConvexHull(q.geom))" if staged_hulls else "ST_ConvexHull(q.geom)"
+    staged = f"LEFT JOIN {_STAGING} s ON s.code = q.code" if staged_hulls else ""
     return session.execute(
         text(
-            """
+            f"""
             INSERT INTO service_areas (insee, commune, geom)
             SELECT insee, commune, hull FROM (
-                SELECT insee, min(commune) AS commune, ST_ConvexHull(ST_Collect(ST_ConvexHull(geom))) AS hull
-                FROM quartiers
-                WHERE geom IS NOT NULL AND insee IS NOT NULL
-                GROUP BY insee
+                SELECT q.insee, min(q.commune) AS commune, ST_ConvexHull(ST_Collect({hull})) AS hull
+                FROM quartiers q {staged}
+                WHERE q.geom IS NOT NULL AND q.insee IS NOT NULL
+                GROUP BY q.insee
             ) hulls
             WHERE GeometryType(hull) = 'POLYGON'
             """
@@ -142,8 +147,10 @@ _STAGING_DDL = f"""
 CREATE TEMP TABLE {_STAGING} (
     idx integer PRIMARY KEY, code text NOT NULL UNIQUE, nom text NOT NULL, commune text,
     insee text, type text NOT NULL, population integer, source text, licence text,
-    anct boolean NOT NULL, wkb bytea
-) ON COMMIT DROP
+    anct boolean NOT NULL, wkb bytea, hull bytea
+) ON COMMIT DROP;
+-- copied once, read once: compressing the outlines would cost more than it saves
+ALTER TABLE {_STAGING} ALTER COLUMN wkb SET STORAGE EXTERNAL, ALTER COLUMN hull SET STORAGE EXTERNAL
 """
 
 # A null geometry in the file never erases a stored one (a perimeter drawn locally for a

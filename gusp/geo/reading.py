@@ -102,7 +102,7 @@ def read(path: Path) -> PerimeterFile:
         if row["code"] in seen:
             raise refuse(index, label, "code_en_double", f"code déjà pris par features[{seen[row['code']]}]")
         seen[row["code"]] = index
-        row["wkb"] = _outline(index, label, row["code"], item, geom, srid, result)
+        row["wkb"], row["hull"] = _outline(index, label, row["code"], item, geom, srid, result)
         result.rows.append(row)
     return result
 
@@ -172,9 +172,10 @@ def _has_geometry(item: _Feature) -> bool:
 
 
 def _outline(index: int, label: str, code: str, item: _Feature, geom: shapely.Geometry | None, srid: int,
-             result: PerimeterFile) -> bytes | None:
+             result: PerimeterFile) -> tuple[bytes | None, bytes | None]:
+    """The outline's WKB and, in WGS84, its convex hull's (service areas are hulls of hulls)."""
     if not _has_geometry(item):
-        return None  # accepted: the quartier exists, nothing is attributed to it by location
+        return None, None  # accepted: the quartier exists, nothing is attributed to it by location
     if geom is None or shapely.get_type_id(geom) not in _POLYGONAL or geom.is_empty or not all(
         math.isfinite(v) for v in geom.bounds
     ):
@@ -188,7 +189,8 @@ def _outline(index: int, label: str, code: str, item: _Feature, geom: shapely.Ge
             raise refuse(index, label, "geometrie_invalide", f"géométrie invalide, irréparable : {why}")
         result.repaired.append(Repair(code=code, why=why))
         geom = fixed
-    return features.multipolygon_wkb(geom)
+    hull = shapely.to_wkb(shapely.convex_hull(geom), output_dimension=2) if srid == WGS84 else None
+    return features.multipolygon_wkb(geom), hull
 
 
 def check_collection(members: dict[str, Any]) -> int:
