@@ -20,16 +20,17 @@ import time
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from gusp import db, migrate
 from gusp.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-FIELDS = {"category": "proprete", "description": "Banc d'essai", "lat": "43.5259", "lon": "5.4298", "accuracy_m": "8"}
+FIELDS = {"category": "proprete", "description": "Banc d'essai", "accuracy_m": "8"}
 
 
-def load(url: str, *, seconds: float, clients: int) -> list[float]:
+def load(url: str, *, seconds: float, clients: int, where: dict[str, str]) -> list[float]:
     latencies: list[float] = []
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
@@ -38,7 +39,7 @@ def load(url: str, *, seconds: float, clients: int) -> list[float]:
         with httpx.Client(base_url=url, timeout=60) as client:
             while time.perf_counter() < deadline:
                 start = time.perf_counter()
-                response = client.post("/api/v1/reports", data=FIELDS)
+                response = client.post("/api/v1/reports", data={**FIELDS, **where})
                 elapsed = time.perf_counter() - start
                 response.raise_for_status()
                 with lock:
@@ -80,6 +81,12 @@ def main() -> int:
     gusp = [sys.executable, "-m", "gusp.cli"]
     subprocess.run([*gusp, "perimeters", "load", str(ROOT / "data/qpv_perimetres.geojson")], env=env, check=True,
                    stdout=subprocess.DEVNULL, cwd=ROOT)
+    engine = db.make_engine(url)
+    with engine.connect() as conn:  # residents report from inside the quartiers: a point in Encagnane
+        lat, lon = conn.execute(text("SELECT ST_Y(p), ST_X(p) FROM (SELECT ST_PointOnSurface(geom) AS p"
+                                     " FROM quartiers WHERE nom = 'Encagnane') s")).one()
+    engine.dispose()
+    where = {"lat": f"{lat:.6f}", "lon": f"{lon:.6f}"}
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     servers = {
         "GUSP `POST /api/v1/reports`": (gusp + ["serve", "--port", str(gusp_port := common.free_port())], gusp_port),
@@ -97,8 +104,9 @@ def main() -> int:
             for name, (command, port) in servers.items():
                 server = started(command, {**env, "BENCH_DATABASE_URL": conninfo}, port)
                 try:
-                    load(f"http://127.0.0.1:{port}", seconds=2, clients=args.clients)  # warm-up
-                    latencies = load(f"http://127.0.0.1:{port}", seconds=args.seconds, clients=args.clients)
+                    load(f"http://127.0.0.1:{port}", seconds=2, clients=args.clients, where=where)  # warm-up
+                    latencies = load(f"http://127.0.0.1:{port}", seconds=args.seconds, clients=args.clients,
+                                     where=where)
                 finally:
                     server.terminate()
                     server.wait(timeout=10)
