@@ -58,7 +58,7 @@ def test_concurrent_retries_with_one_key_create_one_report(committed_settings):
 def test_concurrent_retries_without_photo_create_one_report(committed_settings):
     """The no-photo intake (gusp.intake_lean) has no lock: the unique key makes the retries wait and replay."""
     from gusp import intake_lean
-    from gusp.api import views
+    from gusp.public import views
 
     settings = committed_settings
     engine = db.make_engine(settings.database_url)
