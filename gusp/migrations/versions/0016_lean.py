@@ -5,12 +5,12 @@ radius; with an index over every report, its cost grows with the closed ones (17
 The partial index holds only the candidates, so the search stays flat as history piles up.
 
 Revision ID: 0016
-Revises: 0015
+Revises: 0007
 """
 from alembic import op
 
 revision = "0016"
-down_revision = "0015"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
