@@ -96,9 +96,9 @@ def group_map_page(request: Request) -> Response:
 
 
 @router.get("/dossiers")
-def packs_page() -> FileResponse:
+def packs_page(request: Request) -> Response:
     """Meeting packs: issue one, download those already issued (staff; the data comes from the API)."""
-    return _page("dossiers.html")
+    return html_page(request, "dossiers.html")
 
 
 @router.get("/docs")
