@@ -5,12 +5,12 @@ radius; with an index over every report, its cost grows with the closed ones (17
 The partial index holds only the candidates, so the search stays flat as history piles up.
 
 Revision ID: 0016
-Revises: 0007
+Revises: 0011
 """
 from alembic import op
 
 revision = "0016"
-down_revision = "0007"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
