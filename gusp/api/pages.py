@@ -67,21 +67,21 @@ def console_page(request: Request) -> Response:
 
 
 @router.get("/gestion/courriers")
-def outbox_page() -> FileResponse:
+def outbox_page(request: Request) -> Response:
     """Failed and pending mails, with "Renvoyer" (coordinators and admins)."""
-    return _page("courriers.html")
+    return html_page(request, "courriers.html")
 
 
 @router.get("/gestion/comptes")
-def accounts_page() -> FileResponse:
+def accounts_page(request: Request) -> Response:
     """Staff accounts (admins)."""
-    return _page("comptes.html")
+    return html_page(request, "comptes.html")
 
 
 @router.get("/compte")
-def own_account_page() -> FileResponse:
+def own_account_page(request: Request) -> Response:
     """One's own account: changing one's password."""
-    return _page("compte.html")
+    return html_page(request, "compte.html")
 
 
 @router.get("/partenaire")
