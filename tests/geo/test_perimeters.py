@@ -387,6 +387,7 @@ def test_the_feature_collection_is_ordered_by_nom_with_pinette_null(session: Ses
     pinette = served["features"][-1]
     assert pinette["geometry"] is None
     assert pinette["properties"] == {
+        "id": perimeters.get_by_code(session=session, code=b.PINETTE).id,  # for the pages that filter by it
         "code": b.PINETTE, "nom": "Pinette", "commune": "Aix-en-Provence", "insee": "13001",
         "type": "quartier_de_veille", "population": 1903,
         "source": pinette["properties"]["source"], "licence": None,
