@@ -89,7 +89,12 @@ def _process(fileobj: BinaryIO, *, settings: Settings, field: str) -> ProcessedP
     del data  # the header holds the bytes as long as the decoder needs them
     cost = budget.estimate(header, settings=settings)
     budget.admissible(header, cost, settings=settings, field=field)
-    with budget.reserve(cost, settings=settings):
+    # The face detector's activations live while the display copies do: they are held from the same
+    # budget (beyond the pixel limit, which depends on the decode alone; a share larger than the
+    # budget waits for all of it).
+    detection = faces.working_bytes(resize.fit((header.width, header.height), settings.display_max_px),
+                                    settings.face_detection_px)
+    with budget.reserve(cost + detection, settings=settings):
         return _renditions(header, settings=settings, field=field)
 
 
