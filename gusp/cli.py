@@ -37,6 +37,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if refusal is not None:
         print(f"gusp serve ne démarre pas. {refusal}", file=sys.stderr)
         return 2
+    from gusp.ops import health
+
+    assets = health.web_assets(settings.web_vendor_dir)
+    if not assets.ok:  # the pages would load without their maps: say it now, not to the first resident
+        print(f"GUSP ne démarre pas : {assets.detail}.", file=sys.stderr)
+        return 1
     workers = args.workers or settings.web_workers
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker process counts its own requests; Prometheus reads them summed from this directory.

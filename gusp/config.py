@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     map_overdue_lag_s: int = Field(
         300, ge=1, le=86_400, description="Longest a cached map tile is reused while time passes (« en retard » flags)."
     )
+    web_vendor_dir: Path = Field(
+        PROJECT_DIR / "web" / "node_modules",
+        description="The pages' libraries from npm (`npm ci` in web/, by scripts/setup_web.sh), served under /vendor.",
+    )
     contact_retention_months: int = Field(
         12, ge=1, le=120, description="Months a reporter's contact details are kept once the report is closed."
     )

@@ -141,3 +141,18 @@ def test_serve_refuses_to_start_without_a_public_url_outside_development(cli_env
 
     assert refused.returncode == 2
     assert "GUSP_PUBLIC_URL n'est pas défini" in refused.stderr and "GUSP_ENV=development" in refused.stderr
+
+
+def test_serve_refuses_to_start_without_the_web_libraries(tmp_path):
+    """A copy installed without `npm ci` would serve pages whose maps never load: say it at start."""
+    env = {**os.environ, "GUSP_WEB_VENDOR_DIR": str(tmp_path / "node_modules"), "GUSP_ENV": "development",
+           "GUSP_PUBLIC_URL": "https://gusp.ville.test"}
+    port = socket.socket()
+    port.bind(("127.0.0.1", 0))
+    with port:
+        result = subprocess.run([sys.executable, "-m", "gusp.cli", "serve", "--port", str(port.getsockname()[1])],
+                                env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1
+    assert "GUSP ne démarre pas : bibliothèques web absentes (leaflet/dist/leaflet.js" in result.stderr
+    assert "scripts/setup_web.sh" in result.stderr

@@ -21,7 +21,7 @@ def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Prêt à servir : base de données, stockage des photos, boîte d'envoi",
+@router.get("/readyz", summary="Prêt à servir : base de données, stockage des photos, boîte d'envoi, bibliothèques web",
             responses={503: {"description": "Une dépendance manque : le détail dit laquelle."}})
 def readyz(session: deps.SessionDep, settings: deps.SettingsDep, storage: deps.StorageDep) -> JSONResponse:
     probes = [health.database(session)]
@@ -29,6 +29,7 @@ def readyz(session: deps.SessionDep, settings: deps.SettingsDep, storage: deps.S
         probes.append(health.outbox(session, now=datetime.now(UTC),
                                     max_lag=timedelta(minutes=settings.ready_max_outbox_lag_minutes)))
     probes.append(health.storage(storage))
+    probes.append(health.web_assets(settings.web_vendor_dir))
     ready = all(p.ok for p in probes)
     body = {"status": "ok" if ready else "indisponible",
             "checks": {p.name: {"ok": p.ok, "detail": p.detail, **p.data} for p in probes}}

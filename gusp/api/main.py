@@ -100,7 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     version = app.state.asset_version = assets.fingerprint(pages.WEB_DIR / "static", pages.WEB_DIR / "package-lock.json")
     app.mount("/static", assets.Assets(directory=pages.WEB_DIR / "static", version=version), name="static")
     # Front-end libraries from the npm registry (web/package.json), installed by scripts/setup_web.sh.
-    vendor = pages.WEB_DIR / "node_modules"
+    # Missing ones make /readyz fail and `gusp serve` refuse to start (gusp.ops.health.web_assets).
+    vendor = settings.web_vendor_dir
     if vendor.is_dir():
         app.mount("/vendor", assets.Assets(directory=vendor, version=version), name="vendor")
     return app

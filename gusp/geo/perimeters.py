@@ -127,7 +127,11 @@ def feature_collection(*, session: Session) -> str:
                     'id', id,
                     'properties', json_build_object(
                         'id', id, 'code', code, 'nom', nom, 'commune', commune, 'insee', insee, 'type', type,
-                        'population', population, 'source', source, 'licence', licence),
+                        'population', population, 'source', source, 'licence', licence,
+                        -- a point inside the perimeter: where a report goes when the map cannot be shown
+                        'point', CASE WHEN geom IS NULL THEN NULL ELSE json_build_array(
+                            round(ST_X(ST_PointOnSurface(geom))::numeric, 6),
+                            round(ST_Y(ST_PointOnSurface(geom))::numeric, 6)) END),
                     'geometry', ST_AsGeoJSON(geom, 6)::json  -- 6 decimals: about 0.1 m
                 ) ORDER BY nom, code), '[]'::json)
             )::text

@@ -21,11 +21,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from gusp import db, migrate, storage
-from gusp.config import PROJECT_DIR, Settings
+from gusp.config import Settings
 from gusp.ops import health
 
-# The front-end libraries the pages load from /vendor (web/package.json).
-WEB_ASSETS = ("leaflet/dist/leaflet.js", "leaflet/dist/leaflet.css", "pbf/index.js")
 _MAX_CLOCK_SKEW_S = 5.0
 
 
@@ -138,12 +136,8 @@ def _public_url(settings: Settings) -> Iterator[Finding]:
 
 
 def _web_assets(settings: Settings) -> Iterator[Finding]:
-    vendor = PROJECT_DIR / "web" / "node_modules"
-    missing = [asset for asset in WEB_ASSETS if not (vendor / asset).is_file()]
-    if missing:
-        yield Finding(Level.BLOCKER, "pages web", f"bibliothèques absentes ({', '.join(missing)}) : lancez `npm ci` dans web/")
-    else:
-        yield Finding(Level.OK, "pages web", "bibliothèques présentes")
+    probe = health.web_assets(settings.web_vendor_dir)
+    yield Finding(Level.OK if probe.ok else Level.BLOCKER, "pages web", probe.detail)
 
 
 def _timezone(settings: Settings) -> Iterator[Finding]:

@@ -11,6 +11,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -23,6 +24,12 @@ from gusp.models.ops import WorkerHeartbeat
 PROBE_DATA = b"GUSP storage probe\n"
 PROBE_KEY = f"{hashlib.sha256(PROBE_DATA).hexdigest()}.jpg"
 _STATEMENT_TIMEOUT_MS = 2000
+# The front-end libraries the pages load from /vendor (web/package.json, installed by `npm ci`).
+WEB_ASSETS = (
+    "leaflet/dist/leaflet.js", "leaflet/dist/leaflet.css",
+    "pbf/index.js",
+    "swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui-dist/swagger-ui.css",
+)
 
 
 @dataclass
@@ -62,6 +69,15 @@ def storage(store) -> Probe:
     except Exception as error:
         return Probe("stockage_photos", False, f"stockage des photos inaccessible : {type(error).__name__}: {error}")
     return Probe("stockage_photos", True, "stockage des photos accessible en écriture")
+
+
+def web_assets(vendor: Path) -> Probe:
+    """The pages' libraries are on disk: without them the maps (and /docs) do not load."""
+    missing = [asset for asset in WEB_ASSETS if not (vendor / asset).is_file()]
+    if missing:
+        return Probe("pages_web", False, f"bibliothèques web absentes ({', '.join(missing)}) : "
+                     "lancez `bash scripts/setup_web.sh` (npm ci dans web/)", {"absentes": missing})
+    return Probe("pages_web", True, "bibliothèques web présentes")
 
 
 def outbox_state(session: Session, *, now: datetime) -> OutboxState:

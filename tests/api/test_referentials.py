@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from shapely.geometry import shape
+from shapely.geometry import Point, shape
 
 from gusp.config import DATA_DIR
 
@@ -55,3 +55,12 @@ def test_openapi_documents_the_multipart_intake_and_its_errors(client):
     assert any(p["name"] == "idempotency-key" for p in post["parameters"])
     public = spec["components"]["schemas"]["ReportPublic"]["properties"]
     assert not any("contact" in name for name in public)
+
+
+def test_each_perimeter_comes_with_a_point_inside_it_for_pages_without_a_map(client):
+    for feature in client.get("/api/v1/quartiers").json()["features"]:
+        point = feature["properties"]["point"]
+        if feature["geometry"] is None:
+            assert point is None
+        else:
+            assert shape(feature["geometry"]).contains(Point(point)), feature["properties"]["code"]

@@ -29,7 +29,7 @@ def test_each_missing_piece_is_named_as_a_blocker(engine, settings, tmp_path):
     not_a_directory = tmp_path / "blocked"
     not_a_directory.write_text("x")
     broken = smtp.mail_settings(settings, port=smtp.free_port(), public_url="http://gusp.ville.test").model_copy(
-        update={"media_dir": not_a_directory, "timezone": "Europe/Nulle-Part"}
+        update={"media_dir": not_a_directory, "timezone": "Europe/Nulle-Part", "web_vendor_dir": tmp_path / "none"}
     )
 
     found = levels(check.run(broken))
@@ -38,6 +38,7 @@ def test_each_missing_piece_is_named_as_a_blocker(engine, settings, tmp_path):
     assert found["GUSP_PUBLIC_URL"] is check.Level.BLOCKER
     assert found["stockage des photos"] is check.Level.BLOCKER
     assert found["fuseau horaire"] is check.Level.BLOCKER
+    assert found["pages web"] is check.Level.BLOCKER
     assert found["schéma"] is check.Level.OK
 
 

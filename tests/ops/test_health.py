@@ -27,7 +27,7 @@ def test_readyz_checks_the_database_the_media_store_and_the_outbox(client, setti
     assert response.status_code == 200, response.text
     checks = response.json()["checks"]
     assert {name: check["ok"] for name, check in checks.items()} == {
-        "base_de_donnees": True, "boite_envoi": True, "stockage_photos": True,
+        "base_de_donnees": True, "boite_envoi": True, "stockage_photos": True, "pages_web": True,
     }
     assert (settings.media_dir / health.PROBE_KEY[:2] / health.PROBE_KEY[2:4] / health.PROBE_KEY).read_bytes() == health.PROBE_DATA
     assert response.headers["cache-control"] == "no-store"
@@ -75,3 +75,20 @@ def test_a_heartbeat_is_one_row_per_worker_counting_its_cycles(session):
     health.beat(session, worker="web-2:200", now=NOW - timedelta(minutes=1))
 
     assert health.last_heartbeat(session) == NOW + timedelta(seconds=5)
+
+
+def test_readyz_fails_when_the_web_libraries_are_missing(settings, session, tmp_path):
+    """Installed without `npm ci`, the pages would lose their maps: the replica is not ready."""
+    app = create_app(settings.model_copy(update={"web_vendor_dir": tmp_path / "node_modules"}))
+    app.dependency_overrides[deps.get_session] = lambda: session
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/readyz")
+        vendor = client.get("/vendor/leaflet/dist/leaflet.js")
+    app.state.engine.dispose()
+
+    assert response.status_code == 503
+    pages = response.json()["checks"]["pages_web"]
+    assert pages["ok"] is False
+    assert "leaflet/dist/leaflet.js" in pages["absentes"]
+    assert "npm ci" in pages["detail"]
+    assert vendor.status_code == 404

@@ -1,5 +1,6 @@
 // Leaflet maps of every page. The background tiles are optional (GUSP_CONFIG.tileUrl): without them
-// the perimeters and markers are drawn all the same, on a plain background.
+// the perimeters and markers are drawn all the same, on a plain background. The library itself is
+// optional too (a bad network drops leaflet.js): `createMap` then answers null and pages go on without.
 
 import { get } from "./api.js";
 import { STATUSES } from "./vocabulary.js";
@@ -13,9 +14,16 @@ function escapeText(text) {
   return span.innerHTML;
 }
 
-/** A map with French controls; the background layer only when a tile URL is configured. */
+/** Whether the map library loaded: a page without it keeps its lists and forms. */
+export const mapsAvailable = () => Boolean(L && L.map);
+
+/** A map with French controls; the background layer only when a tile URL is configured; null without Leaflet. */
 export function createMap(element, { center = AIX, zoom = 13, label } = {}) {
   const config = window.GUSP_CONFIG || {};
+  if (!mapsAvailable()) {
+    element.hidden = true;
+    return null;
+  }
   if (label) {
     element.setAttribute("role", "region");
     element.setAttribute("aria-label", label);

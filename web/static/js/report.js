@@ -7,8 +7,8 @@ import { $, announce, h } from "./dom.js";
 import { busy, clearErrors, showErrors } from "./forms.js";
 import { categoryIcon } from "./icons.js";
 import { downscale } from "./downscale.js";
-import { addQuartiers, createMap, pinMarker, quartierAt } from "./map.js";
 import * as outbox from "./outbox.js";
+import * as place from "./report_place.js";
 import { PhotoPicker } from "./photo_picker.js";
 import * as store from "./store.js";
 import { attributionText, formatBytes, formatDate, formatDistance } from "./vocabulary.js";
@@ -22,7 +22,7 @@ const SEND_TIMEOUT_MS = 90_000;
 const RETRY_EVERY_MS = 30_000;
 
 const form = $("#report-form");
-const state = { categories: [], location: null, quartiers: null, map: null, pin: null };
+const state = { categories: [] };
 const photos = new PhotoPicker({
   list: $("#photo-list"), warning: $("#photos-erreur"), maxPhotos: MAX_PHOTOS, maxBytes: MAX_BYTES,
   onChange: () => saveDraftPhotos(), focusWhenEmpty: $("#photo-files"),
@@ -59,63 +59,6 @@ function describePrivacy() {
   note.textContent = hidden.length ? `Pour ce type de signalement, ${hidden.join(" et ")} ne seront pas publiés : seuls les agents de la Ville les verront.` : "";
 }
 
-// --- location -----------------------------------------------------------------------------------
-
-function describeLocation() {
-  const status = $("#location-status");
-  const where = state.location;
-  if (!where) return;
-  const quartier = quartierAt(state.quartiers, where.lat, where.lon);
-  const inQuartier = quartier ? `Quartier : ${quartier.nom}.` : "Ce lieu est hors des quartiers prioritaires ; le signalement sera tout de même transmis.";
-  if (where.accuracy != null) {
-    const rough = where.accuracy > 100 ? " C'est peu précis : vérifiez le repère et déplacez-le si besoin." : "";
-    status.replaceChildren(h("span", { class: "accuracy" }, `Position trouvée, précise à ± ${Math.round(where.accuracy)} m.`),
-      ` ${rough} ${inQuartier} Vous pouvez déplacer le repère.`);
-  } else {
-    status.textContent = `Repère placé sur la carte. ${inQuartier}`;
-  }
-}
-
-function setLocation(lat, lon, { accuracy = null, zoom = false, save = true } = {}) {
-  state.location = { lat, lon, accuracy };
-  if (!state.pin) {
-    state.pin = pinMarker([lat, lon]).addTo(state.map);
-    state.pin.on("dragend", () => {
-      const point = state.pin.getLatLng();
-      setLocation(point.lat, point.lng);
-    });
-  } else {
-    state.pin.setLatLng([lat, lon]);
-  }
-  if (zoom) state.map.setView([lat, lon], Math.max(state.map.getZoom(), 17), { animate: false });
-  $("#location-erreur").hidden = true;
-  describeLocation();
-  refreshNearby();
-  if (save) saveDraft();
-}
-
-function locate() {
-  const status = $("#location-status");
-  if (!("geolocation" in navigator)) {
-    status.textContent = "Ce téléphone ne donne pas sa position : touchez la carte pour placer le repère.";
-    return;
-  }
-  status.textContent = "Recherche de votre position…";
-  navigator.geolocation.getCurrentPosition(
-    (position) => setLocation(position.coords.latitude, position.coords.longitude, {
-      accuracy: position.coords.accuracy, zoom: true,
-    }),
-    (error) => {
-      status.textContent = {
-        1: "Vous avez refusé la localisation : touchez la carte à l'endroit du problème pour placer le repère.",
-        2: "Votre position est introuvable pour l'instant : touchez la carte pour placer le repère.",
-        3: "Votre position n'a pas pu être trouvée à temps : réessayez, ou touchez la carte pour placer le repère.",
-      }[error.code] || "Position indisponible : touchez la carte pour placer le repère.";
-    },
-    { enableHighAccuracy: true, timeout: 20_000, maximumAge: 30_000 },
-  );
-}
-
 // --- nearby reports of the same category ------------------------------------------------------
 
 let nearbyTimer = null;
@@ -129,15 +72,16 @@ function refreshNearby() {
 async function showNearby() {
   const section = $("#nearby");
   const category = selectedCategory();
-  if (!category || !state.location) {
+  const where = place.position();
+  if (!category || !where) {
     section.hidden = true;
     return;
   }
-  const asked = `${category}|${state.location.lat.toFixed(6)}|${state.location.lon.toFixed(6)}`;
+  const asked = `${category}|${where.lat.toFixed(6)}|${where.lon.toFixed(6)}`;
   nearbyAsked = asked;
   let found;
   try {
-    found = await get(`/api/v1/reports/nearby?category=${encodeURIComponent(category)}&lat=${state.location.lat}&lon=${state.location.lon}`);
+    found = await get(`/api/v1/reports/nearby?category=${encodeURIComponent(category)}&lat=${where.lat}&lon=${where.lon}`);
   } catch {
     section.hidden = true; // offline: nothing to show, the report can still be made
     return;
@@ -169,12 +113,13 @@ async function followInstead(report) {
 
 function readFields() {
   const value = (name) => form.elements[name].value.trim();
+  const where = place.place();
   return {
     category: selectedCategory(),
     description: value("description"),
-    lat: state.location ? state.location.lat.toFixed(7) : "",
-    lon: state.location ? state.location.lon.toFixed(7) : "",
-    accuracy_m: state.location?.accuracy != null ? state.location.accuracy.toFixed(1) : "",
+    lat: where.lat,
+    lon: where.lon,
+    accuracy_m: where.accuracy_m,
     contact_name: value("contact_name"),
     contact_email: value("contact_email"),
     contact_phone: value("contact_phone"),
@@ -188,7 +133,7 @@ function fillForm(fields, saved) {
   for (const name of ["description", "contact_name", "contact_email", "contact_phone"]) form.elements[name].value = fields[name] || "";
   form.elements.contact_consent.checked = fields.contact_consent === "true";
   if (fields.lat && fields.lon) {
-    setLocation(Number(fields.lat), Number(fields.lon), {
+    place.setLocation(Number(fields.lat), Number(fields.lon), {
       accuracy: fields.accuracy_m ? Number(fields.accuracy_m) : null, zoom: true, save: false,
     });
   }
@@ -198,7 +143,9 @@ function fillForm(fields, saved) {
 let draftTimer = null;
 function saveDraft() {
   clearTimeout(draftTimer);
-  draftTimer = setTimeout(() => store.put(store.DRAFT, { id: "fields", fields: readFields() }).catch(() => {}), 300);
+  draftTimer = setTimeout(() => store.put(store.DRAFT, {
+    id: "fields", fields: { ...readFields(), ...(place.position() ? {} : { lat: "", lon: "", accuracy_m: "" }) }, place: place.draft(),
+  }).catch(() => {}), 300);
 }
 
 function saveDraftPhotos() {
@@ -213,19 +160,17 @@ async function clearDraft() {
 async function restoreDraft() {
   const [fields, draftPhotos] = await Promise.all([store.read(store.DRAFT, "fields"), store.read(store.DRAFT, "photos")])
     .catch(() => [null, null]);
-  if (fields) fillForm(fields.fields, draftPhotos?.photos);
+  if (fields) {
+    fillForm(fields.fields, draftPhotos?.photos);
+    place.restore(fields.place);
+  }
   else if (draftPhotos?.photos?.length) photos.set(draftPhotos.photos);
 }
 
 function resetForm() {
   form.reset();
   photos.set([]);
-  state.location = null;
-  if (state.pin) {
-    state.pin.remove();
-    state.pin = null;
-  }
-  $("#location-status").textContent = "Utilisez votre position, ou touchez la carte à l'endroit du problème. Vous pouvez ensuite déplacer le repère.";
+  place.reset();
   $("#nearby").hidden = true;
   clearErrors(form);
 }
@@ -235,7 +180,8 @@ function formProblems(fields) {
   const problems = [];
   if (!fields.category) problems.push({ field: "category", message: "Choisissez la catégorie du problème." });
   for (const message of photos.problems()) problems.push({ field: "photos", message });
-  if (!fields.lat) problems.push({ field: "location", message: "Indiquez le lieu : utilisez votre position ou touchez la carte." });
+  const placeProblem = place.problem();
+  if (placeProblem) problems.push({ field: "location", message: placeProblem });
   if (!fields.description && photos.photos.length === 0) {
     problems.push({ field: "description", message: "Décrivez le problème, ou ajoutez une photo." });
   }
@@ -246,18 +192,26 @@ function formProblems(fields) {
   return problems;
 }
 
+/** Without the map, the resident's words on the place lead the description (the position is the quartier's). */
+function withPlaceWords(fields) {
+  const where = place.place();
+  if (!where.words) return fields;
+  const quartier = where.quartier ? ` (position approximative : quartier ${where.quartier})` : "";
+  return { ...fields, description: [`Lieu : ${where.words}${quartier}`, fields.description].filter(Boolean).join(" — ") };
+}
+
 // --- sending --------------------------------------------------------------------------------------
 
 async function submit(event) {
   event.preventDefault();
   clearErrors(form);
   await photos.ready(); // a photo just chosen is being downscaled
-  const fields = readFields();
-  const problems = formProblems(fields);
+  const problems = formProblems(readFields());
   if (problems.length) {
     showErrors(form, new ApiError(422, { code: "formulaire_invalide", message: problems[0].message, errors: problems }));
     return;
   }
+  const fields = withPlaceWords(readFields());
   const item = await outbox.enqueue({ fields, photos: photos.saved(), label: categoryLabel(fields.category) });
   await busy(form, "Envoi en cours…", async () => {
     try {
@@ -347,18 +301,10 @@ async function start() {
   for (const node of document.querySelectorAll(".max-size")) node.textContent = formatBytes(MAX_BYTES);
   for (const node of document.querySelectorAll(".retention")) node.textContent = `${config.contactRetentionMonths ?? 12} mois`;
 
-  state.map = createMap($("#report-map"), { label: "Carte : touchez l'endroit du problème pour y placer le repère" });
-  state.map.on("click", (event) => setLocation(event.latlng.lat, event.latlng.lng));
-  addQuartiers(state.map).then(({ data }) => {
-    state.quartiers = data;
-    describeLocation();
-  }).catch(() => {});
-
-  $("#locate").addEventListener("click", locate);
-  $("#pin-center").addEventListener("click", () => {
-    const centre = state.map.getCenter();
-    setLocation(centre.lat, centre.lng);
-  });
+  place.setup({ onChange: ({ save }) => {
+    refreshNearby();
+    if (save) saveDraft();
+  } });
   for (const input of [$("#photo-camera"), $("#photo-files")]) {
     input.addEventListener("change", () => {
       photos.add([...input.files]);
