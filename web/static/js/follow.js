@@ -58,6 +58,7 @@ function show(report) {
   }
   const map = createMap($("#follow-map"), { center: [report.location.lat, report.location.lon], zoom: 16,
     label: "Carte du lieu du signalement" });
+  if (!map) return; // no map library: the page says the rest
   addQuartiers(map, { fit: false }).catch(() => {});
   statusMarker({ ...report, lat: report.location.lat, lon: report.location.lon, overdue: false }).addTo(map);
 }
