@@ -190,6 +190,22 @@ def me(principal: auth_deps.CurrentPrincipal, session: deps.SessionDep, response
     return Me(user=_user_read(principal.user, session=session), csrf_token=csrf)
 
 
+class SessionState(BaseModel):
+    authenticated: bool
+    user: UserRead | None = None
+    csrf_token: str | None = None
+
+
+@router.get("/session", response_model=SessionState, summary="Suis-je connecté ? (200 dans les deux cas)")
+def session_state(principal: auth_deps.OptionalPrincipal, session: deps.SessionDep, response: Response) -> SessionState:
+    """For pages that only ask: `{authenticated: false}` instead of a 401 that browsers log as an error."""
+    response.headers.update(_NO_STORE)
+    if principal is None:
+        return SessionState(authenticated=False)
+    csrf = principal.user_session.csrf_token if principal.user_session is not None else None
+    return SessionState(authenticated=True, user=_user_read(principal.user, session=session), csrf_token=csrf)
+
+
 @router.post(
     "/password-reset",
     status_code=status.HTTP_202_ACCEPTED,

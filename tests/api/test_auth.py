@@ -193,6 +193,22 @@ def test_me_returns_the_user_and_csrf_token(client, user):
     assert body["user"]["id"] == user.id and body["csrf_token"] == csrf
 
 
+def test_session_state_answers_200_signed_in_or_not(client, user, session):
+    """The sign-in page asks without a 401 (which the browser would log as an error on every visit)."""
+    anonymous = client.get("/api/v1/auth/session")
+    assert anonymous.status_code == 200 and anonymous.json() == {"authenticated": False, "user": None, "csrf_token": None}
+    assert anonymous.headers["cache-control"] == "no-store"
+
+    value = set_cookie(sign_in(client))[auth_deps.SESSION_COOKIE].value
+    body = client.get("/api/v1/auth/session").json()
+    assert body["authenticated"] is True and body["user"]["id"] == user.id
+    assert body["csrf_token"] == find_session(session, value).csrf_token
+
+    find_session(session, value).expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    session.flush()
+    assert client.get("/api/v1/auth/session").json()["authenticated"] is False
+
+
 def test_idle_session_is_refused(client, user, session, settings):
     value = set_cookie(sign_in(client))[auth_deps.SESSION_COOKIE].value
     row = find_session(session, value)

@@ -103,14 +103,11 @@ export const post = (url, options) => request("POST", url, options);
 
 /** The signed-in member of staff, or null; remembers the CSRF token for the writes that follow. */
 export async function currentUser() {
-  try {
-    const me = await get("/api/v1/auth/me");
-    setCsrfToken(me.csrf_token);
-    return me.user;
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return null;
-    throw error;
-  }
+  // /auth/session answers 200 signed in or not: no 401 for the browser to log on every visit.
+  const state = await get("/api/v1/auth/session");
+  if (!state.authenticated) return null;
+  setCsrfToken(state.csrf_token);
+  return state.user;
 }
 
 /** Pages for staff: send the visitor to the sign-in page and back here afterwards. */
