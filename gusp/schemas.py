@@ -200,6 +200,8 @@ class ReportPublic(BaseModel):
     timeline: list[PublicEvent] = Field(default_factory=list)
     created_at: localtime.LocalDatetime
     follow_url: str
+    handled_by: str | None = Field(None, description="Nom du partenaire chargé du signalement, s'il y en a un.")
+    expected_by: datetime | None = Field(None, description="Échéance de traitement, tant que le signalement est ouvert.")
 
 
 T = TypeVar("T")

@@ -23,6 +23,7 @@ const SHELL = [
   "/static/js/outbox.js",
   "/static/js/photo_picker.js",
   "/static/js/report.js",
+  "/static/js/report_place.js",
   "/static/js/store.js",
   "/static/js/vocabulary.js",
   "/static/js/waiting_list.js",

@@ -176,3 +176,22 @@ def test_a_report_left_nouveau_past_the_triage_deadline_is_overdue(client, sessi
 
     never = settings.model_copy(update={"triage_delay_days": 0})
     assert not triage.is_overdue(session.get(Report, forgotten.id), now=now, settings=never)
+
+
+def test_the_public_view_says_who_handles_the_report_and_by_when(client, session, settings):
+    report = builders.make_report(session, settings)
+    assert {k: client.get(f"/api/v1/reports/{report.reference}").json()[k] for k in ("handled_by", "expected_by")} == {
+        "handled_by": None, "expected_by": None}
+    partner = partners.create_partner(session=session, name="Pays d'Aix Habitat", kind="bailleur", emails=["p@x.example"])
+    triage.assign(session=session, settings=settings, report=report, partner=partner, actor=None,
+                  note="Note interne à ne pas montrer")
+
+    public = client.get(f"/api/v1/reports/{report.reference}").json()
+
+    assert public["handled_by"] == "Pays d'Aix Habitat"
+    assert public["expected_by"] == report.due_at.astimezone(ZoneInfo(settings.timezone)).isoformat()
+    assert "Note interne" not in str(public) and "p@x.example" not in str(public)
+
+    triage.change_status(session=session, settings=settings, report=report, to="resolu", actor=None)
+    resolved = client.get(f"/api/v1/reports/{report.reference}").json()
+    assert resolved["handled_by"] == "Pays d'Aix Habitat" and resolved["expected_by"] is None

@@ -1,8 +1,13 @@
 // The statistics dashboard: filters → the /api/v1/stats endpoints → an SVG chart and, beside it,
 // the same figures as an HTML table (accessibility, and for those who prefer numbers).
 // Charts are drawn here in a few lines of SVG, no chart library; the map uses Leaflet and needs no
-// tile server (perimeters and hotspots are drawn from the API; tiles only if GUSP_CONFIG.tileUrl).
+// tile server (perimeters and hotspots are drawn from the API; the tiles of GUSP_CONFIG.tileUrl if any).
 
+import { currentUser, signOut } from "./js/api.js";
+import { addQuartiers, createMap } from "./js/map.js";
+import { ROLES } from "./js/vocabulary.js";
+
+const MANAGERS = ["coordinateur", "admin"];
 const SVG = "http://www.w3.org/2000/svg";
 const nf = new Intl.NumberFormat("fr-FR");
 const nf1 = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
@@ -281,22 +286,11 @@ async function loadOverdue() {
 }
 
 function setUpMap() {
-  if (map || typeof L === "undefined") return;
-  const config = window.GUSP_CONFIG || {};
-  map = L.map("hotspots-map", { zoomControl: true, attributionControl: true }).setView([43.53, 5.43], 13);
-  if (config.tileUrl) {
-    L.tileLayer(config.tileUrl, { attribution: config.tileAttribution || "", maxZoom: 19 }).addTo(map);
-  } else {
-    $("hotspots-map").classList.add("no-tiles");
-  }
+  if (map) return;
+  map = createMap($("hotspots-map"), { label: "Carte des points chauds" }); // null without the map library
+  if (!map) return;
   mapLayers = L.layerGroup().addTo(map);
-  getJson("/api/v1/quartiers").then((collection) => {
-    const layer = L.geoJSON(collection, {
-      style: { color: "#000091", weight: 2, fillColor: "#000091", fillOpacity: 0.06 },
-      onEachFeature: (feature, shape) => shape.bindTooltip(feature.properties.nom || feature.properties.code),
-    }).addTo(map);
-    if (layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [10, 10] });
-  }).catch(() => {});
+  addQuartiers(map).catch(() => {});
 }
 
 async function loadHotspots() {
@@ -363,6 +357,15 @@ async function fillSelect(select, url, value, label) {
 }
 
 async function start() {
+  const user = await currentUser().catch(() => null);
+  if (!user) { // asked without a 401: nothing to load before signing in
+    $("sign-in").hidden = false;
+    $("filters").hidden = true;
+    return;
+  }
+  $("user-name").textContent = `${user.full_name} — ${ROLES[user.role] || user.role}`;
+  $("sign-out").addEventListener("click", signOut);
+  $("user-box").hidden = false;
   const today = new Date();
   const from = new Date(today.getFullYear(), today.getMonth() - 11, 1);
   const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
@@ -371,7 +374,10 @@ async function start() {
   await Promise.all([
     fillSelect($("f-quartier"), "/api/v1/quartiers", (q) => q.code, (q) => q.nom),
     fillSelect($("f-category"), "/api/v1/categories", (c) => c.code, (c) => c.label),
-    fillSelect($("f-partner"), "/api/v1/partners", (p) => p.id, (p) => p.name).then((ok) => { $("partner-field").hidden = !ok; }),
+    // Partners are listed to those who manage them; a partner or a group sees its own scope only.
+    MANAGERS.includes(user.role)
+      ? fillSelect($("f-partner"), "/api/v1/partners", (p) => p.id, (p) => p.name).then((ok) => { $("partner-field").hidden = !ok; })
+      : null,
   ]);
   $("filters").addEventListener("submit", (event) => {
     event.preventDefault();

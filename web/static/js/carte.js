@@ -230,6 +230,7 @@ async function start() {
     h("label", { for: `m-status-${value}` }, label))));
 
   const form = $("#map-filters");
+  if (window.matchMedia("(max-width: 40rem)").matches) $("#map-filters-box").open = false; // a phone: the map first
   form.elements.period.addEventListener("change", () => {
     const custom = form.elements.period.value === "custom";
     $("#m-from-field").hidden = !custom;

@@ -31,7 +31,9 @@ export async function open(reference, element) {
   } catch (error) {
     element.replaceChildren(heading(reference), h("p", { class: "notice notice--error", role: "alert" }, error.message));
   }
-  element.focus();
+  // A focused box taller than the screen is scrolled to its middle: keep the reference and summary in view.
+  element.focus({ preventScroll: true });
+  element.scrollIntoView({ block: "start" });
 }
 
 export function close(element) {

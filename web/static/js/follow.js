@@ -4,7 +4,7 @@
 import { ApiError, get } from "./api.js";
 import { $, h } from "./dom.js";
 import { addQuartiers, createMap, statusMarker } from "./map.js";
-import { attributionText, formatDateTime } from "./vocabulary.js";
+import { attributionText, formatDate, formatDateTime } from "./vocabulary.js";
 
 function gallery(list, photos, caption) {
   list.replaceChildren(...photos.map((photo, index) => h("li", {},
@@ -25,6 +25,9 @@ function show(report) {
   $("#category").textContent = report.category.label;
   $("#quartier").textContent = attributionText(report.attribution);
   $("#created").textContent = formatDateTime(report.created_at);
+  $("#handled-by").textContent = report.handled_by || "Les services de la Ville (pas encore confié à un partenaire)";
+  $("#expected-by-term").hidden = $("#expected-by").hidden = !report.expected_by;
+  $("#expected-by").textContent = report.expected_by ? formatDate(report.expected_by) : "";
   $("#description").textContent = !report.published
     ? "Description en attente de relecture par la Ville."
     : report.description || "(sans description : voir les photos)";
