@@ -117,3 +117,25 @@ def test_a_photo_the_browser_cannot_decode_is_sent_as_it_is(pages, live_server, 
     page.locator("#photo-files").set_input_files(str(heic))
     expect(page.locator("#photo-list li")).to_have_count(1)
     assert _draft_photo_sizes(page) == [heic.stat().st_size]
+
+
+def test_a_refused_photo_is_named_by_its_number_and_file_name(pages, live_server, tmp_path):
+    good = photos_web.jpeg_file(tmp_path, "bonne.jpg", size=(640, 480))
+    broken = tmp_path / "abimee.jpg"
+    broken.write_bytes(good.read_bytes()[:2000])  # cut short: neither the browser nor the server can read it
+    lat, lon = photos_web.point_in(live_server.settings)
+    page = pages.context(phone=True, permissions=["geolocation"],
+                         geolocation={"latitude": lat, "longitude": lon, "accuracy": 10}).new_page()
+    page.goto("/")
+    expect(page.locator("body[data-ready=true]")).to_be_attached()
+    page.get_by_text("Propreté et dépôts sauvages").click()
+    page.locator("#photo-files").set_input_files([str(good), str(broken)])
+    expect(page.locator("#photo-list li")).to_have_count(2)
+    page.get_by_role("button", name="Utiliser ma position").click()
+    expect(page.locator("#location-status")).to_contain_text("± 10 m")
+    page.get_by_role("button", name="Envoyer le signalement").click()
+
+    message = page.locator("[data-field~=photos] .field-error")
+    expect(message).to_contain_text("Photo 2 (« abimee.jpg ») : ")
+    expect(page.locator(".error-summary")).to_contain_text("abimee.jpg")
+    expect(page.locator("#photo-list li")).to_have_count(2)

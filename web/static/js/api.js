@@ -8,6 +8,7 @@ export class ApiError extends Error {
     this.code = body?.code || "erreur";
     this.field = body?.field || null;
     this.errors = Array.isArray(body?.errors) ? body.errors : [];
+    this.index = Number.isInteger(body?.index) ? body.index : null; // which of several files (photos)
   }
 
   /** Worth sending again later: the server or a proxy failed, not the content. */

@@ -4,6 +4,7 @@
 
 import { upload } from "./api.js";
 import { problemsOf } from "./forms.js";
+import { namePhoto } from "./photo_picker.js";
 import * as store from "./store.js";
 
 const inFlight = new Map();
@@ -52,7 +53,8 @@ export function send(item, { onProgress } = {}) {
 }
 
 /** A refused report stays on the phone, with the reasons, until the resident corrects it. */
-export async function markRefused(item, error) {
+export async function markRefused(item, refused) {
+  const error = namePhoto(refused, item.photos);
   item.state = "refuse";
   item.error = { message: error.message, problems: problemsOf(error) };
   await store.put(store.OUTBOX, item);

@@ -2,6 +2,7 @@
 // (`prepare`: downscaled before upload), shown as thumbnails that can be removed; too many or too
 // heavy ones are flagged before sending.
 
+import { ApiError } from "./api.js";
 import { announce, h } from "./dom.js";
 import { formatBytes } from "./vocabulary.js";
 
@@ -101,4 +102,13 @@ export class PhotoPicker {
     this.warning.textContent = problems.join(" ");
     this.warning.hidden = problems.length === 0;
   }
+}
+
+/** A refused photo named by its number and file name (the API says which by its index among those sent). */
+export function namePhoto(error, photos) {
+  if (!(error instanceof ApiError) || error.field !== "photos" || error.index === null || !photos[error.index]) return error;
+  return new ApiError(error.status, {
+    code: error.code, field: error.field, index: error.index,
+    message: `Photo ${error.index + 1} (« ${photos[error.index].name} ») : ${error.message}`,
+  });
 }

@@ -9,7 +9,7 @@ import { categoryIcon } from "./icons.js";
 import { downscale } from "./downscale.js";
 import * as outbox from "./outbox.js";
 import * as place from "./report_place.js";
-import { PhotoPicker } from "./photo_picker.js";
+import { namePhoto, PhotoPicker } from "./photo_picker.js";
 import * as store from "./store.js";
 import { attributionText, formatBytes, formatDate, formatDistance } from "./vocabulary.js";
 import * as waiting from "./waiting_list.js";
@@ -235,7 +235,7 @@ async function submit(event) {
         announce("Pas de réseau : votre signalement est gardé sur ce téléphone et partira dès le retour du réseau.");
       } else {
         await outbox.discard(item.key);
-        showErrors(form, error); // everything typed and chosen is still in the form
+        showErrors(form, namePhoto(error, item.photos)); // everything typed and chosen is still in the form
       }
     } finally {
       $("#send-progress").hidden = true;
