@@ -13,6 +13,16 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_DIR / "data"
 
 
+# The Géoplateforme's Plan IGN (WMTS, Web Mercator) in the {z}/{x}/{y} form Leaflet reads: public,
+# no key, Licence Ouverte (Etalab 2.0).
+IGN_PLAN_TILES = (
+    "https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&STYLE=normal&TILEMATRIXSET=PM&FORMAT=image/png"
+    "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
+)
+IGN_PLAN_ATTRIBUTION = "© IGN – Plan IGN"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GUSP_", extra="ignore")
 
@@ -90,9 +100,13 @@ class Settings(BaseSettings):
     )
 
     tile_url: str = Field(
-        "", description="Map background tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty: none."
+        IGN_PLAN_TILES,
+        description="Map background tiles ({z}/{x}/{y} template); default: the Géoplateforme's Plan IGN; "
+        "empty or `none`: no tiles (perimeters and markers on a plain background).",
     )
-    tile_attribution: str = Field("", description="Attribution shown with the tiles (required by most providers).")
+    tile_attribution: str = Field(
+        "", description="Attribution shown with the tiles; empty: « © IGN – Plan IGN » for the default tiles."
+    )
     map_cache_mb: int = Field(64, ge=0, le=4096, description="Memory for rendered report map tiles, per process.")
     map_overdue_lag_s: int = Field(
         300, ge=1, le=86_400, description="Longest a cached map tile is reused while time passes (« en retard » flags)."
@@ -159,6 +173,15 @@ class Settings(BaseSettings):
     )
     log_format: str = Field("text", pattern="^(text|json)$", description="Log lines: text, or json (one object a line).")
     web_workers: int = Field(1, ge=1, le=64, description="Processes of `gusp serve` (uvicorn workers).")
+
+    @property
+    def map_tiles(self) -> tuple[str, str]:
+        """(tile URL template, attribution) the pages use; ("", "") when tiles are off (empty or `none`)."""
+        url = self.tile_url.strip()
+        if url.lower() in {"", "none"}:
+            return "", ""
+        attribution = self.tile_attribution.strip() or (IGN_PLAN_ATTRIBUTION if url == IGN_PLAN_TILES else "")
+        return url, attribution
 
     @property
     def max_request_bytes(self) -> int:

@@ -47,6 +47,8 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             "intake_per_ip_per_hour": 100_000,
             "mails_per_recipient_per_day": 100_000,
             "mail_requests_per_ip_per_hour": 100_000,
+            # No internet in tests: no tile server unless a test brings its own (tests/web/test_background_tiles.py).
+            "tile_url": "",
         }
     )
 

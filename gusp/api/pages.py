@@ -119,9 +119,10 @@ def service_worker() -> FileResponse:
 
 def front_end_settings(settings: Settings) -> dict[str, object]:
     """What the pages need to know of the settings; nothing secret."""
+    tile_url, tile_attribution = settings.map_tiles
     return {
-        "tileUrl": getattr(settings, "tile_url", ""),
-        "tileAttribution": getattr(settings, "tile_attribution", ""),
+        "tileUrl": tile_url,
+        "tileAttribution": tile_attribution,
         "maxPhotos": settings.max_photos,
         "maxPhotoBytes": settings.max_photo_bytes,
         "displayMaxPx": settings.display_max_px,
@@ -131,10 +132,11 @@ def front_end_settings(settings: Settings) -> dict[str, object]:
 
 @router.get("/config.js")
 def config_script(request: Request) -> Response:
-    """`window.GUSP_CONFIG`, loaded by every page before its modules (a classic script: no fetch to wait for)."""
+    """`GUSP_CONFIG`, loaded by every page before its modules (a classic script: no fetch to wait for) and
+    by the service worker (`importScripts`: `self`, not `window`, which a worker does not have)."""
     body = json.dumps(front_end_settings(request.app.state.settings), ensure_ascii=False)
     return Response(
-        f"window.GUSP_CONFIG = Object.freeze({body});\n",
+        f"self.GUSP_CONFIG = Object.freeze({body});\n",
         media_type="text/javascript; charset=utf-8",
         headers={"Cache-Control": "no-cache"},
     )

@@ -37,7 +37,7 @@ def tile_sources(tile_url: str) -> list[str]:
 
 
 def content_security_policy(settings: Settings) -> str:
-    tiles = " ".join(tile_sources(settings.tile_url))
+    tiles = " ".join(tile_sources(settings.map_tiles[0]))  # none when tiles are off
     directives = {
         "default-src": "'self'",
         "script-src": "'self'",

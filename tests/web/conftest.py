@@ -166,10 +166,11 @@ class Pages:
         self.contexts = []
         self.errors: list[str] = []
 
-    def context(self, *, phone: bool = False, service_workers: str = "block", **options):
+    def context(self, *, phone: bool = False, service_workers: str = "block", base_url: str | None = None, **options):
+        """`base_url`: another server (e.g. with other settings); `options` override the viewport's."""
         context = self.browser.new_context(
-            base_url=self.server.url, locale="fr-FR", timezone_id="Europe/Paris", service_workers=service_workers,
-            **(PHONE if phone else DESKTOP), **options,
+            base_url=base_url or self.server.url, locale="fr-FR", timezone_id="Europe/Paris",
+            service_workers=service_workers, **{**(PHONE if phone else DESKTOP), **options},
         )
         context.set_default_timeout(10_000)
         # Added by the browser's debugging protocol, so not itself subject to the pages' CSP.

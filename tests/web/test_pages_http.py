@@ -46,7 +46,8 @@ def test_service_worker_covers_the_whole_site(client):
 def test_front_end_settings(client, settings):
     response = client.get("/config.js")
     assert response.headers["content-type"].startswith("text/javascript")
-    assert '"tileUrl": ""' in response.text  # no tile server by default: maps draw perimeters and markers only
+    assert response.text.startswith("self.GUSP_CONFIG = ")  # `self`: pages and the service worker read it
+    assert '"tileUrl": ""' in response.text  # the tests' settings: no tiles (no internet), perimeters and markers only
     assert f'"maxPhotos": {settings.max_photos}' in response.text
     assert f'"maxPhotoBytes": {settings.max_photo_bytes}' in response.text
 

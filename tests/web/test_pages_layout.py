@@ -15,14 +15,11 @@ from tests.web.conftest import PASSWORD
 PHONE_HEIGHT = 844
 
 
-def _signed_in(pages, role: str, *, phone: bool = False, viewport: dict | None = None):
-    context = pages.context(phone=phone)
+def _signed_in(pages, role: str, *, phone: bool = False, **options):
+    context = pages.context(phone=phone, **options)
     email = getattr(pages.server.accounts, role)
     assert context.request.post("/api/v1/auth/login", data={"email": email, "password": PASSWORD}).ok
-    page = context.new_page()
-    if viewport:
-        page.set_viewport_size(viewport)
-    return page
+    return context.new_page()
 
 
 def _in_view(page, selector: str) -> bool:

@@ -47,6 +47,16 @@ def test_the_tile_host_of_the_settings_is_allowed(client):
     assert "https://data.geopf.fr" in csp["connect-src"].split()
 
 
+def test_no_tile_host_when_tiles_are_off(settings, engine):
+    """Tiles off (the tests' settings, or GUSP_TILE_URL=none): the CSP names no other host."""
+    for off in ("", "none"):
+        app = create_app(settings.model_copy(update={"tile_url": off}))
+        with TestClient(app) as client:
+            csp = directives(client.get("/"))
+        app.state.engine.dispose()
+        assert csp["img-src"] == "'self' data: blob:" and csp["connect-src"] == "'self'"
+
+
 def test_tile_sources():
     assert security_headers.tile_sources("") == []
     assert security_headers.tile_sources("https://{s}.tile.openstreetmap.fr/osmfr/{z}/{x}/{y}.png") == [
