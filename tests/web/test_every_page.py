@@ -10,7 +10,10 @@ import json
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import select
 
+from gusp import db, triage
+from gusp.models import Partner, Report
 from tests.web import photos_web
 from tests.web.conftest import AXE, PASSWORD
 
@@ -36,6 +39,7 @@ VISITS = [
     Visit("/gestion", "coordinator"),
     Visit("/gestion?ref={reference}", "coordinator"),
     Visit("/gestion", "partner"),
+    Visit("/gestion?ref={reference}", "partner"),
     Visit("/carte", "coordinator"),
     Visit("/carte", "group"),
     Visit("/statistiques", "coordinator"),
@@ -46,7 +50,14 @@ VISITS = [
 
 @pytest.fixture(scope="module")
 def reference(live_server) -> str:
-    return photos_web.make_report(live_server.settings, description="Banc cassé près de l'arrêt de bus")
+    """A report handled by the seeded partner: its follow page names it, its queue holds it."""
+    settings = live_server.settings
+    reference = photos_web.make_report(settings, description="Banc cassé près de l'arrêt de bus")
+    with db.command_session(settings.database_url) as session:
+        report = session.scalars(select(Report).where(Report.reference == reference)).one()
+        triage.assign(session=session, settings=settings, report=report,
+                      partner=session.get(Partner, live_server.accounts.partner_id), actor=None)
+    return reference
 
 
 def _ids(visit: Visit) -> str:
