@@ -42,6 +42,8 @@ VISITS = [
     Visit("/gestion?ref={reference}", "partner"),
     Visit("/carte", "coordinator"),
     Visit("/carte", "group"),
+    Visit("/gestion", "group"),  # linked from its menu
+    Visit("/carte", "partner"),
     Visit("/statistiques", "coordinator"),
     Visit("/statistiques", "group"),
     Visit("/statistiques", "partner"),
