@@ -41,8 +41,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     assets = health.web_assets(settings.web_vendor_dir)
     if not assets.ok:  # the pages would load without their maps: say it now, not to the first resident
-        print(f"GUSP ne démarre pas : {assets.detail}.", file=sys.stderr)
-        return 1
+        print(f"gusp serve ne démarre pas. {assets.detail[:1].upper()}{assets.detail[1:]}.", file=sys.stderr)
+        return 2
     workers = args.workers or settings.web_workers
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker process counts its own requests; Prometheus reads them summed from this directory.

@@ -153,6 +153,6 @@ def test_serve_refuses_to_start_without_the_web_libraries(tmp_path):
         result = subprocess.run([sys.executable, "-m", "gusp.cli", "serve", "--port", str(port.getsockname()[1])],
                                 env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
 
-    assert result.returncode == 1
-    assert "GUSP ne démarre pas : bibliothèques web absentes (leaflet/dist/leaflet.js" in result.stderr
+    assert result.returncode == 2
+    assert "gusp serve ne démarre pas. Bibliothèques web absentes (leaflet/dist/leaflet.js" in result.stderr
     assert "scripts/setup_web.sh" in result.stderr
