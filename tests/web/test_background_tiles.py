@@ -58,6 +58,7 @@ def test_plan_ign_tiles_are_drawn_with_their_attribution(pages, ign_server):
     query = parse_qs(urlsplit(asked[0]).query)
     assert query["LAYER"] == ["GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2"] and query["TILEMATRIXSET"] == ["PM"]
     assert all(query[k][0].isdigit() for k in ("TILEMATRIX", "TILEROW", "TILECOL"))
+    pages.check_accessibility(page, "plan-ign")
     pages.shoot(page, "plan-ign")
 
 
