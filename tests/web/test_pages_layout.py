@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
@@ -43,10 +44,20 @@ def test_opening_a_report_on_a_phone_keeps_its_reference_and_summary_in_view(pag
 
 
 def test_the_triage_list_shows_partner_and_dates_at_1366_pixels(pages, live_server):
-    photos_web.make_report(live_server.settings, description="Éclairage du parking éteint", category="eclairage")
+    settings = live_server.settings
+    photos_web.make_report(settings, description="Éclairage du parking éteint", category="eclairage")
+    # The widest line there is: a long status, a partner, a deadline passed.
+    reference = photos_web.make_report(settings, description="Encombrants dans la cage d'escalier")
+    with db.command_session(settings.database_url) as session:
+        report = session.query(Report).filter_by(reference=reference).one()
+        triage.assign(session=session, settings=settings, report=report,
+                      partner=session.get(Partner, live_server.accounts.partner_id), actor=None)
+        triage.change_status(session=session, settings=settings, report=report, to="en_cours", actor=None)
+        report.due_at = report.created_at - timedelta(days=1)
     page = _signed_in(pages, "coordinator", viewport={"width": 1366, "height": 768})
     page.goto("/gestion")
     expect(page.locator("body[data-ready=true]")).to_be_attached()
+    expect(page.locator(f"#rows tr[data-reference='{reference}']")).to_contain_text("En retard")
     wrap = page.locator(".table-wrap").first.bounding_box()
     for title in ("Partenaire", "Signalé le", "Échéance"):
         cell = page.get_by_role("columnheader", name=title).bounding_box()
