@@ -74,6 +74,7 @@ NON_DATA: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/quartiers"): "referential (perimeters)",
     ("POST", "/api/v1/auth/login"): "sign-in",
     ("POST", "/api/v1/auth/logout"): "sign-out",
+    ("GET", "/api/v1/auth/session"): "signed in or not: {authenticated: false} without a session",
     ("POST", "/api/v1/auth/password-reset"): "reset request",
     ("POST", "/api/v1/auth/password-reset/confirm"): "reset",
     **{(m, "/open311/discovery.{fmt}"): "Open311 discovery" for m in ("GET", "HEAD")},
