@@ -47,6 +47,8 @@ VISITS = [
     Visit("/statistiques", "coordinator"),
     Visit("/statistiques", "group"),
     Visit("/statistiques", "partner"),
+    Visit("/dossiers", "coordinator"),
+    Visit("/dossiers", "group"),
 ]
 
 
