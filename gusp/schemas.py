@@ -201,7 +201,7 @@ class ReportPublic(BaseModel):
     created_at: localtime.LocalDatetime
     follow_url: str
     handled_by: str | None = Field(None, description="Nom du partenaire chargé du signalement, s'il y en a un.")
-    expected_by: datetime | None = Field(None, description="Échéance de traitement, tant que le signalement est ouvert.")
+    expected_by: localtime.LocalDatetime | None = Field(None, description="Échéance de traitement, tant que le signalement est ouvert.")
 
 
 T = TypeVar("T")

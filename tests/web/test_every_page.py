@@ -49,6 +49,10 @@ VISITS = [
     Visit("/statistiques", "partner"),
     Visit("/dossiers", "coordinator"),
     Visit("/dossiers", "group"),
+    Visit("/gestion/courriers", "coordinator"),
+    Visit("/compte", "coordinator"),
+    Visit("/compte", "partner"),
+    Visit("/compte", "group"),
 ]
 
 
