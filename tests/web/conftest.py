@@ -57,6 +57,7 @@ class Accounts:
     group: str
     partner_id: int
     partner_name: str
+    admin: str = "administration@gusp.example"
 
 
 @dataclass
@@ -102,6 +103,8 @@ def _seed(settings: Settings) -> Accounts:
                              password=PASSWORD, role="partenaire", partner_id=partner.id)
         accounts.create_user(session=session, email="groupe@gusp.example", full_name="Gaëlle Groupe",
                              password=PASSWORD, role="groupe", quartier_ids=[q.id for q in quartier_ids])
+        accounts.create_user(session=session, email="administration@gusp.example", full_name="Anne Administration",
+                             password=PASSWORD, role="admin")
         return Accounts("coordination@gusp.example", "bailleur@gusp.example", "groupe@gusp.example", partner.id,
                         partner.name)
 

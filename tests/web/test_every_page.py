@@ -50,6 +50,8 @@ VISITS = [
     Visit("/dossiers", "coordinator"),
     Visit("/dossiers", "group"),
     Visit("/gestion/courriers", "coordinator"),
+    Visit("/gestion/comptes", "admin"),
+    Visit("/gestion", "admin"),
     Visit("/compte", "coordinator"),
     Visit("/compte", "partner"),
     Visit("/compte", "group"),
