@@ -142,8 +142,9 @@ def to_public(session: Session, report: Report, *, settings: Settings) -> schema
         timeline=timeline(session, report, settings=settings),
         created_at=report.created_at.astimezone(tz),
         follow_url=f"{settings.public_url.rstrip('/')}/suivi/{report.reference}",
-        # Who and by when, as the resident may know it: the partner's name and the deadline, no staff note.
-        handled_by=report.partner.name if report.partner else None,
+        # Who and by when, as the resident may know it: the partner in charge (assigned, not merely
+        # proposed by routing) and the deadline, no staff note.
+        handled_by=report.partner.name if report.partner and report.assigned_at else None,
         expected_by=report.due_at.astimezone(tz) if report.due_at and status in states.OPEN else None,
     )
 

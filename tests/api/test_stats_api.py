@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import openpyxl
 import pytest
@@ -127,4 +128,4 @@ def test_the_openapi_schema_documents_the_statistics(client):
 def test_the_dashboard_page_is_served_in_french(client):
     response = client.get("/statistiques")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
-    assert '<html lang="fr">' in response.text and "/static/stats.js" in response.text
+    assert '<html lang="fr">' in response.text and re.search(r"/static/v-[0-9a-f]+/stats\.js", response.text)

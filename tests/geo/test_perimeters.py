@@ -391,6 +391,7 @@ def test_the_feature_collection_is_ordered_by_nom_with_pinette_null(session: Ses
         "code": b.PINETTE, "nom": "Pinette", "commune": "Aix-en-Provence", "insee": "13001",
         "type": "quartier_de_veille", "population": 1903,
         "source": pinette["properties"]["source"], "licence": None,
+        "point": None,  # no perimeter, no point to place a report without a map
     }
     jas = served["features"][3]
     assert jas["properties"]["licence"] == ETALAB and jas["properties"]["population"] == 6900
