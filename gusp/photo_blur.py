@@ -9,9 +9,8 @@ re-made from its public display, which already has every earlier region blurred.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gusp import errors, states
@@ -79,17 +78,3 @@ def _clip(region: blur.Region, photo: ReportPhoto, index: int) -> blur.Region:
             field="rectangles", index=index,
         )
     return blur.Region(x0, y0, x1 - x0, y1 - y0)
-
-
-def purge_originals(*, session: Session, before: datetime) -> int:
-    """Forget the unblurred originals of photos taken in before `before` (retention); the number forgotten.
-
-    Only the column is cleared: the media sweep deletes the files no row names any more, after its
-    grace period. Public renditions stay as they are; blurring more is then done on the display.
-    """
-    result = session.execute(
-        update(ReportPhoto).where(ReportPhoto.original_key.is_not(None), ReportPhoto.created_at < before)
-        .values(original_key=None)
-    )
-    session.flush()
-    return result.rowcount

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import sessionmaker
 
-from gusp import partners, photo_blur
+from gusp import partners, retention, storage
 from gusp.models import Report, ReportPhoto
 from tests import builders
 from tests.api.test_reports import post
@@ -151,15 +152,22 @@ def test_a_face_photo_that_cannot_be_analysed_files_nothing(app, client, session
     assert builders.stored_files(settings) == []
 
 
-def test_purged_originals_are_no_longer_served_and_blurring_goes_on_from_the_display(client, session, filed,
-                                                                                    coordinator):
+def test_purged_originals_are_no_longer_served_and_blurring_goes_on_from_the_display(client, session, settings,
+                                                                                    filed, coordinator):
     public, sent = filed
     ref = public["reference"]
     [photo] = client.get(f"/api/v1/gestion/reports/{ref}", headers=coordinator).json()["staff_photos"]
-    now = session.scalar(select(func.now()))
+    sessions = sessionmaker(bind=session.connection(), join_transaction_mode="create_savepoint",
+                            expire_on_commit=False)
+    store = storage.from_settings(settings)
 
-    assert photo_blur.purge_originals(session=session, before=now - timedelta(days=1)) == 0
-    assert photo_blur.purge_originals(session=session, before=now + timedelta(seconds=1)) >= 1
+    def purge(days: int) -> int:
+        kept = settings.model_copy(update={"original_retention_days": days})
+        return retention.purge_photos(sessionmaker=sessions, storage=store, settings=kept).originals
+
+    session.execute(update(ReportPhoto).values(created_at=func.now() - timedelta(days=2)))
+    assert purge(3) == 0  # younger than the retention
+    assert purge(1) >= 1
 
     assert client.get(photo["original_url"], headers=coordinator).json()["code"] == "original_absent"
     answer = client.post(f"/api/v1/gestion/reports/{ref}/photos/{photo['id']}/blur", headers=coordinator,
