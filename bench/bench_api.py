@@ -45,6 +45,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(url: str) -> None:
+    """Wait for a `gusp serve` just started to answer."""
+    for _ in range(200):
+        try:
+            httpx.get(f"{url}/api/v1/categories", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit("le serveur n'a pas démarré")
+
+
 def run_load(url: str, *, seconds: float, clients: int, photo: bytes | None) -> tuple[int, list[float]]:
     fields = {"category": "proprete", "description": "Banc d'essai", "lat": "43.5259", "lon": "5.4298"}
     latencies: list[float] = []
@@ -90,12 +101,7 @@ def main() -> int:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base_url}/api/v1/categories", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_up(base_url)
         photo = phone_photo()
         print(f"Machine: {common.machine()}")
         print(f"Server: one uvicorn process; {args.clients} client threads for {args.seconds:.0f} s each run")

@@ -20,13 +20,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 
-from bench_api import free_port, phone_photo, run_load
+from bench_api import free_port, phone_photo, run_load, wait_until_up
 from bench_photos import make_photo
 from gusp import db, migrate
 from gusp.config import Settings
@@ -45,16 +44,6 @@ def database_bytes(engine: sa.Engine) -> int:
 def media_bytes(root: Path) -> tuple[int, int]:
     files = [p for p in root.rglob("*") if p.is_file()]
     return sum(p.stat().st_size for p in files), len(files)
-
-
-def wait_until_up(url: str) -> None:
-    for _ in range(200):
-        try:
-            httpx.get(f"{url}/api/v1/categories", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit("le serveur n'a pas démarré")
 
 
 def main() -> int:
