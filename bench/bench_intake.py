@@ -77,7 +77,8 @@ def main() -> int:
     url = common.scratch_url(base.database_url)
     media = tempfile.mkdtemp(prefix="gusp-bench-media-")
     migrate.upgrade(settings=base.model_copy(update={"database_url": url, "media_dir": Path(media)}))
-    env = {**os.environ, "GUSP_DATABASE_URL": url, "GUSP_MEDIA_DIR": media, "GUSP_INTAKE_PER_IP_PER_HOUR": "100000000"}
+    env = {**os.environ, "GUSP_DATABASE_URL": url, "GUSP_MEDIA_DIR": media, "GUSP_INTAKE_PER_IP_PER_HOUR": "100000000",
+           "GUSP_ENV": "development"}
     gusp = [sys.executable, "-m", "gusp.cli"]
     subprocess.run([*gusp, "perimeters", "load", str(ROOT / "data/qpv_perimetres.geojson")], env=env, check=True,
                    stdout=subprocess.DEVNULL, cwd=ROOT)
