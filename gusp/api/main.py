@@ -38,6 +38,7 @@ from gusp.api import (
 )
 from gusp.config import Settings
 from gusp.ops import logs, metrics
+from gusp.photos import budget as photo_budget
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = db.make_sessionmaker(engine)
     app.state.storage = storage.from_settings(settings)
     app.state.map_tiles = map_tiles.TileCache(settings.map_cache_mb * 1024 * 1024)
+    photo_budget.shared(settings.decode_memory_mb * photo_budget.MIB)  # set glibc up before any request thread
     errors.install(app)
     hostile.install(app)
     contract.install(app)

@@ -29,7 +29,9 @@ from gusp.photos import decode, resize
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameters
+_M_ARENA_MAX = -8
+MALLOC_ARENAS = 2  # glibc would make up to 8 a core, each keeping what its threads freed
 RETRY_AFTER_S = 10  # what a refused request is told to wait; a phone's outbox retries on its own anyway
 MAX_WAITING = 8  # requests queued for a share; more are answered 503 at once, keeping threads free for others
 
@@ -159,10 +161,15 @@ def _return_freed_pixels() -> None:
     of its last decode, and eight decodes one after the other left 1.9 GB resident. A fixed
     threshold turns that off: every block of 8 MiB or more (Pillow allocates 16 MiB blocks) is a
     mapping of its own, unmapped when freed, for the cost of the kernel zeroing fresh pages.
+    The smaller blocks (decoder rows, the detector's tensors) still stayed in the arena of the
+    thread that freed them, and glibc makes up to eight arenas a core: each request thread kept
+    some 10–20 MiB, and eight bombs in a row took the server past 1 GB (CI, under load). Two
+    arenas shared by all threads keep that bounded for a little lock contention.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(_M_MMAP_THRESHOLD, 8 * MIB)
+        libc.mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
     except (OSError, AttributeError):  # not glibc (musl, macOS): their allocators behave otherwise
         log.info("mallopt unavailable: freed pixels stay with the allocator")
 
