@@ -173,6 +173,12 @@ class Settings(BaseSettings):
     )
     log_format: str = Field("text", pattern="^(text|json)$", description="Log lines: text, or json (one object a line).")
     web_workers: int = Field(1, ge=1, le=64, description="Processes of `gusp serve` (uvicorn workers).")
+    db_pool_size: int = Field(
+        20, ge=1, le=200,
+        description="Database connections each web process keeps once opened (opened as concurrent requests need "
+                    "them); up to as many again are opened for bursts and closed after. Too few: every request "
+                    "beyond them pays a new PostgreSQL connection.",
+    )
 
     @property
     def map_tiles(self) -> tuple[str, str]:

@@ -43,7 +43,8 @@ from gusp.photos import budget as photo_budget
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     localtime.use(settings.timezone)
-    engine = db.make_engine(settings.database_url)
+    # Enough kept connections for the requests served at once (the thread pool runs up to 40).
+    engine = db.make_engine(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
