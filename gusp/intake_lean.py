@@ -46,11 +46,7 @@ cat AS (
     FROM categories WHERE code = :category AND active
 ),
 territory AS (
-    SELECT NOT EXISTS (SELECT 1 FROM service_areas) OR EXISTS (
-        SELECT 1 FROM service_areas s
-        WHERE s.geom && {attribution.box(_P, "CAST(:margin AS float8)")}
-          AND ST_DWithin(s.geom::geography, {_P}::geography, :margin)
-    ) AS ok
+    SELECT {attribution.in_service_area_sql(_P, ":margin")} AS ok
 ),
 inside AS (
     SELECT id, code, nom FROM quartiers WHERE ST_Intersects(geom, {_P})
@@ -67,10 +63,13 @@ nearest AS (
     ORDER BY distance_m, q.id LIMIT 1
 ),
 alike AS (
-    SELECT r.reference FROM reports r, cat, clock
+    SELECT r.reference FROM reports r, clock
     WHERE r.category_code = :category AND r.status IN ({_OPEN}) AND r.master_report_id IS NULL
       AND r.created_at >= clock.now - make_interval(days => :window_days) AND r.created_at <= clock.now
-      AND ST_DWithin(r.location::geography, {_P}::geography, cat.duplicate_radius_m)
+      -- the radius as a scalar subquery (an InitPlan parameter), not cat's column: then ST_DWithin is
+      -- an index condition and only the reports within the radius are read, not every open one
+      AND ST_DWithin(r.location::geography, {_P}::geography,
+                     (SELECT duplicate_radius_m FROM categories WHERE code = :category AND active))
     ORDER BY ST_Distance(r.location::geography, {_P}::geography), r.id
     LIMIT 5
 ),

@@ -72,17 +72,22 @@ _NEAREST = text(
     """
 )
 
-# Without any service area (no perimeter loaded yet) there is nothing to compare with: accepted.
-_IN_SERVICE_AREA = text(
-    f"""
-    SELECT NOT EXISTS (SELECT 1 FROM service_areas)
-        OR EXISTS (
-            SELECT 1 FROM service_areas s
-            WHERE s.geom && {box(_POINT, "CAST(:margin AS float8)")}
-              AND ST_DWithin(s.geom::geography, {_POINT}::geography, :margin)
-        )
-    """
-)
+
+def in_service_area_sql(point: str, margin: str) -> str:
+    """SQL true when `point` lies within `margin` geodesic metres of a service area, or when there is none.
+
+    Without any service area (no perimeter loaded yet) there is nothing to compare with: accepted.
+    A point inside an area (nearly every report) is settled by a planar point-in-polygon test; only
+    one outside pays the geodesic distance (several milliseconds on the spheroid)."""
+    return f"""(NOT EXISTS (SELECT 1 FROM service_areas) OR EXISTS (
+        SELECT 1 FROM service_areas s
+        WHERE s.geom && {box(point, f"CAST({margin} AS float8)")}
+          AND CASE WHEN ST_Intersects(s.geom, {point}) THEN true
+                   ELSE ST_DWithin(s.geom::geography, {point}::geography, {margin}) END
+    ))"""
+
+
+_IN_SERVICE_AREA = text(f"SELECT {in_service_area_sql(_POINT, ':margin')}")
 
 
 def attribute(*, session: Session, lat: float, lon: float) -> Attribution:
