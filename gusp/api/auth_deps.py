@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from gusp import accounts, credentials, db, errors, states
 from gusp.api import contract, deps
+from gusp.config import Settings
 from gusp.models import ApiToken, User, UserSession
 
 SESSION_COOKIE = "gusp_session"
@@ -53,11 +56,18 @@ def _not_signed_in(message: str = "Vous devez vous connecter.") -> errors.Unauth
 
 
 @contract.raises(401)
-def get_principal(request: Request, session: deps.SessionDep, settings: deps.SettingsDep) -> Principal | None:
+async def get_principal(request: Request, session: deps.SessionDep, settings: deps.SettingsDep) -> Principal | None:
     """The caller, or None when anonymous; CSRF is judged here, enforced by the aliases below.
 
-    Resolving commits the last-seen touch at once, before the route's own transaction.
+    Resolving commits the last-seen touch at once, before the route's own transaction. An anonymous
+    caller (no Authorization header, no session cookie) is known without the database nor a thread.
     """
+    if request.headers.get("authorization") is None and not request.cookies.get(SESSION_COOKIE):
+        return None
+    return await run_in_threadpool(_resolve_principal, request, session, settings)
+
+
+def _resolve_principal(request: Request, session: Session, settings: Settings) -> Principal | None:
     write = request.method not in _SAFE_METHODS
     authorization = request.headers.get("authorization")
     if authorization is not None:
@@ -87,7 +97,7 @@ OptionalPrincipal = Annotated[Principal | None, Depends(get_principal)]
 
 
 @contract.raises(401, 403)
-def get_current_principal(principal: OptionalPrincipal) -> Principal:
+async def get_current_principal(principal: OptionalPrincipal) -> Principal:
     """The signed-in caller: 401 when anonymous, 403 on a cookie write without its CSRF token."""
     if principal is None:
         raise _not_signed_in()
@@ -99,11 +109,11 @@ def get_current_principal(principal: OptionalPrincipal) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
 
 
-def get_current_user(principal: CurrentPrincipal) -> User:
+async def get_current_user(principal: CurrentPrincipal) -> User:
     return principal.user
 
 
-def get_optional_user(principal: OptionalPrincipal) -> User | None:
+async def get_optional_user(principal: OptionalPrincipal) -> User | None:
     """The caller if any; a cookie write without its CSRF token counts as anonymous."""
     if principal is None or (principal.write and not principal.csrf_valid):
         return None
@@ -115,7 +125,7 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
 @contract.raises(403)
-def csrf_protected(principal: OptionalPrincipal) -> None:
+async def csrf_protected(principal: OptionalPrincipal) -> None:
     """For `dependencies=[Depends(csrf_protected)]` on every state-changing route: 403 without the token."""
     if principal is not None and not principal.csrf_valid:
         raise _csrf_refused()
@@ -128,7 +138,7 @@ def require_roles(*roles: states.Role | str) -> Callable[[User], User]:
         raise ValueError("require_roles needs at least one role")
 
     @contract.raises(403)
-    def dependency(user: CurrentUser) -> User:
+    async def dependency(user: CurrentUser) -> User:
         if user.role not in allowed:
             raise errors.Forbidden("interdit", "Vous n'avez pas le droit de faire cela.")
         return user

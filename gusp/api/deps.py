@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,16 +16,27 @@ from gusp.models import Report
 from gusp.storage import PhotoStorage
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessionmaker() as session:
+# The dependencies below are `async def` although they do no I/O: FastAPI runs a plain `def`
+# dependency in the thread pool, and each hop there and back costs more than the work itself.
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for the request; it opens a connection only when first used (in the route's thread)."""
+    session = request.app.state.sessionmaker()
+    try:
         yield session
+    finally:
+        if session.get_transaction() is None:  # committed or never used: closing does no I/O
+            session.close()
+        else:  # a transaction still open is rolled back: a round trip, off the event loop
+            await run_in_threadpool(session.close)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_storage(request: Request) -> PhotoStorage:
+async def get_storage(request: Request) -> PhotoStorage:
     return request.app.state.storage
 
 
