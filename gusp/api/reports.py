@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile, status
+from pydantic import TypeAdapter
 
 from gusp import db, duplicates, intake, intake_lean, schemas, throttle
 from gusp.api import auth_deps, deps
 from gusp.public import views as public_views
 
 router = APIRouter(prefix="/api/v1/reports", tags=["signalements"])
+_REPORT_JSON = TypeAdapter(schemas.ReportPublic)  # what FastAPI does with `response_model`, minus the revalidation
 
 _ERRORS = {
     413: {"model": schemas.ErrorBody, "description": "Photo ou envoi trop volumineux."},
@@ -49,10 +51,12 @@ def create_report(
                 session=session, settings=settings, data=data, author=author, idempotency_key=idempotency_key,
                 client=client, public_view=lambda report: public_views.to_public(session, report, settings=settings),
             )
-        response.headers["Location"] = f"/api/v1/reports/{taken.public.reference}"
+        headers = {"Location": f"/api/v1/reports/{taken.public.reference}"}
         if taken.replayed:
-            response.headers["Idempotent-Replayed"] = "true"
-        return taken.public
+            headers["Idempotent-Replayed"] = "true"
+        # The answer is the model already built: serialised once, not validated again against it.
+        return Response(_REPORT_JSON.dump_json(taken.public, by_alias=True), status_code=status.HTTP_201_CREATED,
+                        media_type="application/json", headers=headers)
     with db.transaction(session):
         if author is None:
             throttle.before_anonymous_intake(session=session, settings=settings, client=client)
