@@ -2,6 +2,16 @@
 
 Both servers are one uvicorn process on the same scratch database (perimeters loaded); their runs
 alternate (GUSP, minimal, GUSP, minimal…) so that a machine that slows down weighs on both.
+
+The clients are 8 residents, as in production behind nginx (deploy/): each sends its own address in
+`X-Forwarded-For`, and both servers believe that header from 127.0.0.1 only (`gusp serve
+--forwarded-allow-ips 127.0.0.1`, as deploy/systemd runs it; uvicorn's `--proxy-headers
+--forwarded-allow-ips 127.0.0.1` for the yardstick), so GUSP's per-address limit counts each resident
+apart. They report from about 2,000 places drawn once (fixed seeds): half inside the quartiers, half within
+400 m around them (out of every perimeter: the nearest quartier and its distance are computed).
+`--same-point` sends every report from one point in Encagnane instead (the figures before
+2026-12-04 evening): then every report is a likely duplicate of all the previous ones, and
+`--same-address` leaves out X-Forwarded-For (one address for all: the 8 clients queue on its counter).
 Run: .venv/bin/python bench/bench_intake.py [--seconds 15] [--clients 8] [--rounds 2]
 """
 
@@ -10,6 +20,7 @@ from __future__ import annotations
 import common  # bench/common.py, beside this script
 
 import argparse
+import itertools
 import os
 import statistics
 import subprocess
@@ -28,24 +39,38 @@ from gusp.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELDS = {"category": "proprete", "description": "Banc d'essai", "accuracy_m": "8"}
+# 1,000 places inside the quartiers and 1,000 within 400 m around them, alternating, the same at every run.
+PLACES_SQL = """
+    WITH town AS (SELECT ST_Union(geom) AS inside FROM quartiers WHERE geom IS NOT NULL),
+    drawn AS (
+        SELECT 0 AS outside, d.path[1] AS n, d.geom AS p FROM town, ST_Dump(ST_GeneratePoints(inside, 1000, 11)) d
+        UNION ALL
+        SELECT 1, d.path[1], d.geom FROM town, ST_Dump(ST_GeneratePoints(
+            ST_Difference(ST_Buffer(inside::geography, 400)::geometry, inside), 1000, 12)) d
+    )
+    SELECT ST_Y(p), ST_X(p) FROM drawn ORDER BY n, outside
+"""
 
 
-def load(url: str, *, seconds: float, clients: int, where: dict[str, str]) -> list[float]:
+def load(url: str, *, seconds: float, clients: int, places: list[dict[str, str]], distinct: bool) -> list[float]:
+    """Each client posts reports one after the other, from the places in turn (each its own offset)."""
     latencies: list[float] = []
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
 
-    def worker() -> None:
-        with httpx.Client(base_url=url, timeout=60) as client:
+    def worker(number: int) -> None:
+        headers = {"X-Forwarded-For": f"198.51.100.{number + 1}"} if distinct else {}
+        turn = itertools.cycle(places[number * len(places) // clients:] + places[:number * len(places) // clients])
+        with httpx.Client(base_url=url, timeout=60, headers=headers) as client:
             while time.perf_counter() < deadline:
                 start = time.perf_counter()
-                response = client.post("/api/v1/reports", data={**FIELDS, **where})
+                response = client.post("/api/v1/reports", data={**FIELDS, **next(turn)})
                 elapsed = time.perf_counter() - start
                 response.raise_for_status()
                 with lock:
                     latencies.append(elapsed)
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    threads = [threading.Thread(target=worker, args=(number,)) for number in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -71,6 +96,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--same-point", action="store_true", help="every report from one point in Encagnane")
+    parser.add_argument("--same-address", action="store_true", help="no X-Forwarded-For: one client address")
     args = parser.parse_args()
 
     base = Settings()
@@ -83,31 +110,38 @@ def main() -> int:
     subprocess.run([*gusp, "perimeters", "load", str(ROOT / "data/qpv_perimetres.geojson")], env=env, check=True,
                    stdout=subprocess.DEVNULL, cwd=ROOT)
     engine = db.make_engine(url)
-    with engine.connect() as conn:  # residents report from inside the quartiers: a point in Encagnane
-        lat, lon = conn.execute(text("SELECT ST_Y(p), ST_X(p) FROM (SELECT ST_PointOnSurface(geom) AS p"
-                                     " FROM quartiers WHERE nom = 'Encagnane') s")).one()
+    with engine.connect() as conn:
+        if args.same_point:
+            points = conn.execute(text("SELECT ST_Y(p), ST_X(p) FROM (SELECT ST_PointOnSurface(geom) AS p"
+                                       " FROM quartiers WHERE nom = 'Encagnane') s")).all()
+        else:
+            points = conn.execute(text(PLACES_SQL)).all()
     engine.dispose()
-    where = {"lat": f"{lat:.6f}", "lon": f"{lon:.6f}"}
+    places = [{"lat": f"{lat:.6f}", "lon": f"{lon:.6f}"} for lat, lon in points]
+    distinct = not args.same_address
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     servers = {
-        "GUSP `POST /api/v1/reports`": (gusp + ["serve", "--port", str(gusp_port := common.free_port())], gusp_port),
+        "GUSP `POST /api/v1/reports`": (gusp + ["serve", "--port", str(gusp_port := common.free_port()),
+                                                 "--forwarded-allow-ips", "127.0.0.1"], gusp_port),
         "minimal FastAPI + psycopg (2 statements)": (
             [sys.executable, "-m", "uvicorn", "minimal_intake:app", "--port", str(minimal_port := common.free_port()),
-             "--log-level", "warning", "--no-access-log"], minimal_port),
+             "--log-level", "warning", "--no-access-log", "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"],
+            minimal_port),
     }
     results: dict[str, list[float]] = {name: [] for name in servers}
     done: dict[str, int] = {name: 0 for name in servers}
     try:
         print(f"Machine: {common.machine()}")
         print(f"Each server: one uvicorn process; {args.clients} client threads, {args.rounds} alternating runs "
-              f"of {args.seconds:.0f} s each\n")
+              f"of {args.seconds:.0f} s each; {len(places)} place(s); "
+              f"{'one client address' if not distinct else 'one address per client (X-Forwarded-For)'}\n")
         for _ in range(args.rounds):
             for name, (command, port) in servers.items():
                 server = started(command, {**env, "BENCH_DATABASE_URL": conninfo}, port)
                 try:
-                    load(f"http://127.0.0.1:{port}", seconds=2, clients=args.clients, where=where)  # warm-up
+                    load(f"http://127.0.0.1:{port}", seconds=2, clients=args.clients, places=places, distinct=distinct)  # warm-up
                     latencies = load(f"http://127.0.0.1:{port}", seconds=args.seconds, clients=args.clients,
-                                     where=where)
+                                     places=places, distinct=distinct)
                 finally:
                     server.terminate()
                     server.wait(timeout=10)
