@@ -2,8 +2,9 @@
 link from a duplicate to its master (the status change of a merge belongs to `triage`).
 
 Distances are geodesic metres on the WGS84 spheroid (geography), within each category's
-`duplicate_radius_m`. The search reads the expression GiST index `ix_reports_location_geog`, so
-the query says `location::geography` exactly as the index does.
+`duplicate_radius_m`. The search reads the partial expression GiST index
+`ix_reports_open_location_geog`, so the query says `location::geography` and the index's
+predicate (open, not merged) exactly as the index does.
 """
 
 from __future__ import annotations

@@ -101,9 +101,8 @@ class Report(Timestamped, Base):
         CheckConstraint("master_report_id IS NULL OR master_report_id <> id", name="not_own_master"),
         # A report from an Open311 client names that client; no other report does.
         CheckConstraint("(source = 'open311') = (open311_client_id IS NOT NULL)", name="open311_client"),
-        # Likely duplicates are searched in metres, on geography.
-        Index("ix_reports_location_geog", text("(location::geography)"), postgresql_using="gist"),
-        # The duplicate search's candidates only (migration 0016): flat however many reports are closed.
+        # Likely duplicates are searched in metres, on geography, among the candidates only (migration
+        # 0016): flat however many reports are closed. (0017 dropped the index of every report.)
         Index("ix_reports_open_location_geog", text("(location::geography)"), postgresql_using="gist",
               postgresql_where="status IN ('nouveau', 'pris_en_compte', 'en_cours') AND master_report_id IS NULL"),
         # Text search of the triage list, in French (stemming: « poubelles » finds « poubelle »).
