@@ -74,6 +74,8 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
         self.fixed = fixed_headers(settings)
+        # encoded once: the raw (name, value) pairs an answer gets when it did not set them itself
+        self._raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.fixed.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,9 +87,8 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in self.fixed.items():
-                    if name not in headers:
-                        headers[name] = value
+                present = {name for name, _ in headers.raw}
+                headers.raw.extend(pair for pair in self._raw if pair[0] not in present)
                 if not own_caching:
                     headers["Cache-Control"] = "no-store"
             await send(message)
