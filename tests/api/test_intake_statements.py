@@ -5,7 +5,7 @@ routing, duplicate hints and counters."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from gusp.models import OutboxMessage, Report, ReportEvent, ReporterContact
 from gusp.models.throttle import RateCounter
@@ -86,3 +86,19 @@ def test_a_retry_replays_and_an_unknown_category_or_a_far_place_is_refused(clien
     assert session.scalar(select(func.count()).select_from(Report).where(Report.idempotency_key == "cle-rejouee")) == 1
     assert unknown.status_code == 422 and unknown.json()["code"] in {"champs_invalides", "categorie_inconnue"}
     assert far.status_code == 422 and far.json()["code"] == "hors_territoire"
+
+
+def test_a_place_just_outside_the_service_area_but_within_its_margin_is_taken(client, session, settings):
+    # 200 m north of the area's northernmost vertex: outside the outline, so the geodesic margin decides
+    lat, lon = session.execute(text(
+        "SELECT ST_Y(p), ST_X(p) FROM (SELECT ST_Project((dp).geom::geography, 200, 0)::geometry AS p"
+        " FROM (SELECT ST_DumpPoints(geom) AS dp FROM service_areas) v ORDER BY ST_Y((dp).geom) DESC LIMIT 1) s"
+    )).one()
+    assert settings.service_area_margin_m > 200
+    assert not session.scalar(text("SELECT bool_or(ST_Intersects(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)))"
+                                   " FROM service_areas"), {"lat": lat, "lon": lon})
+
+    response = post(client, builders.form(session, lat=lat, lon=lon), key=None)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["attribution"]["kind"] == "hors_perimetre"
