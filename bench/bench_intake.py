@@ -139,7 +139,8 @@ def main() -> int:
             for name, (command, port) in servers.items():
                 server = started(command, {**env, "BENCH_DATABASE_URL": conninfo}, port)
                 try:
-                    load(f"http://127.0.0.1:{port}", seconds=2, clients=args.clients, places=places, distinct=distinct)  # warm-up
+                    load(f"http://127.0.0.1:{port}", seconds=2, clients=args.clients, places=places,  # warm-up
+                         distinct=distinct)
                     latencies = load(f"http://127.0.0.1:{port}", seconds=args.seconds, clients=args.clients,
                                      places=places, distinct=distinct)
                 finally:
