@@ -1,10 +1,11 @@
 """Perimeters of the quartiers: loading a GeoJSON file, rebuilding service areas, serving them back.
 
-A file is read and checked by gusp.geo.reading (msgspec and GEOS, C speed), then copied in one
-COPY to a temporary table; only once the whole file is valid is it applied to `quartiers`, by one
-upsert, in a savepoint of the caller's transaction: a refused file changes nothing, even if the
-caller goes on with its transaction. Outlines that cross themselves are repaired, loaded and listed.
-A dry run does all of it and rolls the savepoint back.
+A file is read and checked by gusp.geo.reading (msgspec and GEOS, C speed), then applied to
+`quartiers` in a savepoint of the caller's transaction: a refused file changes nothing, even if the
+caller goes on with its transaction. Each outline is written once: the quartiers the table does not
+hold yet are copied straight into it (one binary COPY); only those it holds go through a temporary
+table and one upsert, which tells what changed. Outlines that cross themselves are repaired, loaded
+and listed. A dry run does all of it and rolls the savepoint back.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import psycopg.errors
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -30,6 +32,18 @@ _LOCK = "gusp.geo.perimeters.load"
 _COLUMNS = ("idx", "code", "nom", "commune", "insee", "type", "population", "source", "licence", "anct", "wkb",
             "hull")
 _TYPES = ("int4", "text", "text", "text", "text", "text", "int4", "text", "text", "bool", "bytea", "bytea")
+# A new quartier's row as COPY writes it into `quartiers`: the outline as WKB, read by PostGIS's
+# binary input (SRID 4326 from the column), no second parse, no staging.
+_NEW_COLUMNS = ("code", "nom", "commune", "insee", "type", "population", "source", "licence", "geom")
+_NEW_TYPES = ("text", "text", "text", "text", "text", "int4", "text", "text", "bytea")
+# JIT off: a fresh table's statistics make the planner see thousands of rows, compiling would cost
+# more than the statements it speeds up. LZ4 for the outlines when the server has it: pglz tries,
+# and fails, to compress every outline (coordinates hardly compress), about half the COPY's time.
+_SETTINGS = """
+SELECT set_config('jit', 'off', true),
+       (SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings
+        WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals))
+"""
 
 
 @dataclass
@@ -57,15 +71,18 @@ def load(*, session: Session, path: Path, dry_run: bool = False) -> LoadResult:
     With `dry_run`, the same checks and counts, then nothing is kept."""
     parsed = reading.read(path)  # before the lock: a refused file never waits for it
     db.advisory_xact_lock(session, _LOCK)
-    # A fresh table's statistics make the planner see thousands of rows: JIT compiling would cost
-    # more than the statements it speeds up.
-    session.execute(text("SET LOCAL jit = off"))
+    session.execute(text(_SETTINGS))
     savepoint = session.begin_nested()
     try:
+        stored, created = _copy_new(session, parsed)
         session.execute(text(_STAGING_DDL))
-        _copy_staging(session, parsed.rows)
-        result = _apply(session=session, srid=parsed.srid, members=parsed.members)
-        result.service_areas = refresh_service_areas(session=session, staged_hulls=True)
+        _copy_staging(session, parsed.rows, copied=set(created))
+        result = _apply(session=session, parsed=parsed, stored=stored, created=created)
+        if parsed.srid == WGS84:
+            others = result.not_in_file + [row["code"] for row in parsed.rows if row["wkb"] is None]
+            result.service_areas = _refresh_from_file(session, others=others)
+        else:
+            result.service_areas = refresh_service_areas(session=session)
         session.execute(text(f"DROP TABLE {_STAGING}"))
     except BaseException:
         savepoint.rollback()
@@ -82,36 +99,106 @@ def load(*, session: Session, path: Path, dry_run: bool = False) -> LoadResult:
     return result
 
 
-def _copy_staging(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Every row in one binary COPY, on the session's own connection and transaction."""
+def _stored(session: Session) -> dict[str, bool]:
+    """Every stored quartier's code, and whether it has a perimeter."""
+    return dict(session.execute(text("SELECT code, geom IS NOT NULL FROM quartiers")).tuples().all())
+
+
+def _copy_new(session: Session, parsed: reading.PerimeterFile) -> tuple[dict[str, bool], list[str]]:
+    """Copy the quartiers the table does not hold straight into it; returns what was stored before, and
+    the codes copied. A quartier created meanwhile by someone else (no table lock: readers, intake and
+    autovacuum go on) undoes the copy, and every row then goes through the upsert."""
+    stored = _stored(session)
+    new = [row for row in parsed.rows if row["code"] not in stored]
+    if parsed.srid != WGS84 or not new:  # Lambert-93 outlines are transformed by PostGIS, in the upsert
+        return stored, []
+    defaults = _defaults(parsed.members)
+    nested = session.begin_nested()
     cursor = session.connection().connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {_STAGING} ({', '.join(_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(list(_TYPES))
+    try:
+        with cursor.copy(f"COPY quartiers ({', '.join(_NEW_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(list(_NEW_TYPES))
+            for row in new:
+                source, licence = _source_licence(row, defaults)
+                copy.write_row([row["code"], row["nom"], row["commune"], row["insee"], row["type"],
+                                row["population"], source, licence, row["wkb"]])
+    except psycopg.errors.UniqueViolation:
+        nested.rollback()
+        return _stored(session), []
+    nested.commit()
+    return stored, [row["code"] for row in new]
+
+
+def _defaults(members: dict[str, Any]) -> dict[str, str | None]:
+    """Source and licence for the features that name none: the collection's, else the ANCT's for its file."""
+    name = features.text(members.get("name"))
+    return {
+        "source": features.text(members.get("source")),
+        "licence": features.text(members.get("licence")),
+        "anct_source": f"{ANCT_SOURCE} ({name})" if name else ANCT_SOURCE,
+        "anct_licence": ANCT_LICENCE,
+    }
+
+
+def _source_licence(row: dict[str, Any], defaults: dict[str, str | None]) -> tuple[str | None, str | None]:
+    """As the upsert's COALESCE(feature's, collection's, ANCT's if an ANCT feature)."""
+    anct = row["anct"]
+    return (row["source"] or defaults["source"] or (defaults["anct_source"] if anct else None),
+            row["licence"] or defaults["licence"] or (defaults["anct_licence"] if anct else None))
+
+
+def _copy_staging(session: Session, rows: list[dict[str, Any]], *, copied: set[str]) -> None:
+    """Every row in one binary COPY, on the session's own connection and transaction; the outlines of
+    those already copied into `quartiers` are left out (their hulls stay, for the service areas)."""
+    cursor = session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {_STAGING} ({', '.join(_COLUMNS)}, copied) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([*_TYPES, "bool"])
         for row in rows:
-            copy.write_row([row[column] for column in _COLUMNS])
+            values = [row[column] for column in _COLUMNS]
+            if row["code"] in copied:
+                values[_COLUMNS.index("wkb")] = None
+                values.append(True)
+            else:
+                values.append(False)
+            copy.write_row(values)
 
 
-def refresh_service_areas(*, session: Session, staged_hulls: bool = False) -> int:
-    """Rebuild each commune's service area, the convex hull of its perimeters; returns how many.
+def refresh_service_areas(*, session: Session) -> int:
+    """Rebuild each commune's service area, the convex hull of its perimeters; returns how many."""
+    return _service_areas(session, """
+        SELECT insee, commune, ST_ConvexHull(geom) AS hull FROM quartiers
+        WHERE geom IS NOT NULL AND insee IS NOT NULL
+    """, {})
 
-    The hull of the perimeters' hulls is the same polygon: each quartier's hull comes from the file
-    being loaded when it gave one (`staged_hulls`, computed by GEOS while reading), else from PostGIS."""
+
+def _refresh_from_file(session: Session, *, others: list[str]) -> int:
+    """The same, from the hulls GEOS computed while reading the file (WGS84): the hull of the
+    perimeters' hulls is the same polygon, and the new outlines are not read back. Only the stored
+    quartiers whose outline the file did not give (`others`) are read, by code."""
+    return _service_areas(session, f"""
+        SELECT insee, commune, ST_GeomFromWKB(hull, 4326) AS hull FROM {_STAGING}
+        WHERE hull IS NOT NULL AND insee IS NOT NULL
+        UNION ALL
+        SELECT insee, commune, ST_ConvexHull(geom) FROM quartiers
+        WHERE code = ANY(:others) AND geom IS NOT NULL AND insee IS NOT NULL
+    """, {"others": others})
+
+
+def _service_areas(session: Session, hulls: str, params: dict[str, Any]) -> int:
     session.execute(text("DELETE FROM service_areas"))  # not TRUNCATE: readers keep going
-    hull = "COALESCE(ST_GeomFromWKB(s.hull, 4326), ST_ConvexHull(q.geom))" if staged_hulls else "ST_ConvexHull(q.geom)"
-    staged = f"LEFT JOIN {_STAGING} s ON s.code = q.code" if staged_hulls else ""
     return session.execute(
         text(
             f"""
             INSERT INTO service_areas (insee, commune, geom)
             SELECT insee, commune, hull FROM (
-                SELECT q.insee, min(q.commune) AS commune, ST_ConvexHull(ST_Collect({hull})) AS hull
-                FROM quartiers q {staged}
-                WHERE q.geom IS NOT NULL AND q.insee IS NOT NULL
-                GROUP BY q.insee
-            ) hulls
+                SELECT insee, min(commune) AS commune, ST_ConvexHull(ST_Collect(hull)) AS hull
+                FROM ({hulls}) parts
+                GROUP BY insee
+            ) areas
             WHERE GeometryType(hull) = 'POLYGON'
             """
-        )
+        ),
+        params,
     ).rowcount
 
 
@@ -151,7 +238,7 @@ _STAGING_DDL = f"""
 CREATE TEMP TABLE {_STAGING} (
     idx integer PRIMARY KEY, code text NOT NULL UNIQUE, nom text NOT NULL, commune text,
     insee text, type text NOT NULL, population integer, source text, licence text,
-    anct boolean NOT NULL, wkb bytea, hull bytea
+    anct boolean NOT NULL, wkb bytea, hull bytea, copied boolean NOT NULL
 ) ON COMMIT DROP;
 -- copied once, read once: compressing the outlines would cost more than it saves
 ALTER TABLE {_STAGING} ALTER COLUMN wkb SET STORAGE EXTERNAL, ALTER COLUMN hull SET STORAGE EXTERNAL
@@ -167,6 +254,7 @@ SELECT s.code, s.nom, s.commune, s.insee, s.type, s.population,
        COALESCE(s.licence, :licence, CASE WHEN s.anct THEN :anct_licence END),
        ST_Transform(ST_GeomFromWKB(s.wkb, :srid), 4326)
 FROM {_STAGING} s
+WHERE NOT s.copied
 ORDER BY s.idx
 ON CONFLICT (code) DO UPDATE SET
     nom = EXCLUDED.nom, commune = EXCLUDED.commune, insee = EXCLUDED.insee, type = EXCLUDED.type,
@@ -181,36 +269,20 @@ RETURNING q.code, (q.xmax = 0) AS created
 """
 
 
-def _apply(*, session: Session, srid: int, members: dict[str, Any]) -> LoadResult:
-    result = LoadResult(srid=srid)
-    rows = session.execute(
-        text(
-            f"""
-            SELECT s.code, q.geom IS NOT NULL AS stored
-            FROM {_STAGING} s LEFT JOIN quartiers q USING (code)
-            WHERE s.wkb IS NULL ORDER BY s.code
-            """
-        )
-    ).all()
-    result.without_geometry = [code for code, stored in rows if not stored]
-    result.kept_geometry = [code for code, stored in rows if stored]
-    result.not_in_file = list(
-        session.execute(
-            text(f"SELECT code FROM quartiers WHERE code NOT IN (SELECT code FROM {_STAGING}) ORDER BY code")
-        ).scalars()
-    )
-    name = features.text(members.get("name"))
-    params = {
-        "srid": srid,
-        "source": features.text(members.get("source")),
-        "licence": features.text(members.get("licence")),
-        "anct_source": f"{ANCT_SOURCE} ({name})" if name else ANCT_SOURCE,
-        "anct_licence": ANCT_LICENCE,
-    }
-    changed = session.execute(text(_UPSERT), params).all()
-    result.created_codes = sorted(code for code, created in changed if created)
-    result.updated_codes = sorted(code for code, created in changed if not created)
+def _apply(*, session: Session, parsed: reading.PerimeterFile, stored: dict[str, bool],
+           created: list[str]) -> LoadResult:
+    """Upsert the rows not copied yet; the counts and lists of the report."""
+    result = LoadResult(srid=parsed.srid)
+    without = [row["code"] for row in parsed.rows if row["wkb"] is None]
+    result.without_geometry = sorted(code for code in without if not stored.get(code))
+    result.kept_geometry = sorted(code for code in without if stored.get(code))
+    result.not_in_file = sorted(set(stored) - {row["code"] for row in parsed.rows})
+    changed = []
+    if len(created) < len(parsed.rows):
+        params = {"srid": parsed.srid, **_defaults(parsed.members)}
+        changed = session.execute(text(_UPSERT), params).all()
+    result.created_codes = sorted([*created, *(code for code, new in changed if new)])
+    result.updated_codes = sorted(code for code, new in changed if not new)
     result.created, result.updated = len(result.created_codes), len(result.updated_codes)
-    total = session.execute(text(f"SELECT count(*) FROM {_STAGING}")).scalar_one()
-    result.unchanged = total - len(changed)
+    result.unchanged = len(parsed.rows) - result.created - result.updated
     return result

@@ -368,6 +368,45 @@ def test_service_areas_are_the_hull_of_each_communes_perimeters(session: Session
     assert stored.equals(hull)
 
 
+
+def test_a_reload_keeps_a_drawn_perimeter_in_the_service_area(session: Session, settings: Settings):
+    """The file gives Pinette no outline: its stored one still counts, read back from the table."""
+    far_east = b.square(5.50, 43.53, side_m=200)  # east of Beisson, beyond the official hull
+    draw_pinette(session, far_east)
+    result = perimeters.load(session=session, path=settings.perimeters_file)
+    assert (result.kept_geometry, result.service_areas) == ([b.PINETTE], 1)
+    covers = session.execute(
+        text("SELECT ST_Covers(geom, ST_GeomFromGeoJSON(:g)) FROM service_areas"), {"g": json.dumps(far_east)}
+    ).scalar_one()
+    assert covers
+
+
+def test_a_quartier_created_meanwhile_is_updated_not_copied_twice(
+    session: Session, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """New quartiers are copied straight into the table without a table lock: if one appears between
+    the read of the stored codes and the copy, the copy is undone and every row goes through the upsert."""
+    data = b.real_collection(settings.perimeters_file)
+    data["features"][0]["properties"]["nom"] = "Jas de Bouffan renommé"
+    data["features"].append(b.feature("QN01399Z", "Nouveau quartier", b.square(5.45, 43.51)))
+    stored = perimeters._stored
+    reads = []
+
+    def unaware(session: Session) -> dict[str, bool]:
+        reads.append(1)
+        return {} if len(reads) == 1 else stored(session)  # the first read misses the 5 stored quartiers
+
+    monkeypatch.setattr(perimeters, "_stored", unaware)
+    result = perimeters.load(session=session, path=b.write(tmp_path, data))
+
+    assert len(reads) == 2
+    assert (result.created_codes, result.updated_codes, result.unchanged) == (["QN01399Z"], ["QN01313M"], 4)
+    assert result.without_geometry == [b.PINETTE] and result.not_in_file == []
+    counts = session.execute(text("SELECT count(*), count(DISTINCT code) FROM quartiers")).one()
+    assert tuple(counts) == (6, 6)
+    assert perimeters.get_by_code(session=session, code="QN01313M").nom == "Jas de Bouffan renommé"
+
+
 def test_refreshing_service_areas_takes_a_drawn_perimeter_in(session: Session):
     far_east = b.square(5.50, 43.53, side_m=200)  # east of Beisson, beyond the official hull
     draw_pinette(session, far_east)
