@@ -92,18 +92,22 @@ def read(path: Path) -> PerimeterFile:
             reason="json_invalide",
         ) from exc
     members = {name: getattr(collection, name) for name in ("type", "crs", "name", "source", "licence")}
-    geometries = _read_outlines(items)
+    present = [item is not None and _has_geometry(item) for item in items]
+    geometries = _read_outlines(items, present)
     srid = check_collection(members)
+    fine = _fine(geometries, srid)
     result = PerimeterFile(members=members, srid=srid, rows=[])
     seen: dict[str, int] = {}
-    for index, (item, geom) in enumerate(zip(items, geometries, strict=True)):
+    for index, item in enumerate(items):
         row = read_properties(index, item)
         label = features.label(row["code"], row["nom"])
         if row["code"] in seen:
             raise refuse(index, label, "code_en_double", f"code déjà pris par features[{seen[row['code']]}]")
         seen[row["code"]] = index
-        row["wkb"], row["hull"] = _outline(index, label, row["code"], item, geom, srid, result)
+        if present[index] and not fine[index]:  # item is not None: read_properties refuses it otherwise
+            geometries[index] = _checked(index, label, row["code"], item, geometries[index], srid, result)
         result.rows.append(row)
+    _wkb(result.rows, geometries, present, srid)
     return result
 
 
@@ -123,14 +127,28 @@ def _feature(index: int, raw: msgspec.Raw) -> _Feature | None:
         return None  # not an object: refused in file order by read_properties
 
 
-def _read_outlines(items: list[_Feature | None]) -> list[shapely.Geometry | None]:
-    """Every non-null geometry read at once; None where it could not be (the shared checks say why later)."""
-    texts = [bytes(item.geometry) for item in items if item is not None and _has_geometry(item)]
+def _read_outlines(items: list[_Feature | None], present: list[bool]) -> np.ndarray:
+    """Every non-null geometry read at once; None where there is none or it could not be read (the
+    shared checks say why later)."""
+    texts = [bytes(item.geometry) for item, there in zip(items, present, strict=True) if there]
     read = _ragged(texts)
     if read is None:  # something unusual (3D, a short ring, another type…): GEOS's own reader
         read = list(shapely.from_geojson(texts, on_invalid="ignore")) if texts else []
-    outlines = iter(read)
-    return [next(outlines) if item is not None and _has_geometry(item) else None for item in items]
+    outlines = np.full(len(items), None, dtype=object)
+    outlines[np.flatnonzero(present)] = read
+    return outlines
+
+
+def _fine(geometries: np.ndarray, srid: int) -> np.ndarray:
+    """Which outlines pass every check, tested for all at once by GEOS: a non-empty (Multi)Polygon with
+    finite coordinates within the CRS's limits, valid. The others are checked one by one, in order."""
+    xmin, ymin, xmax, ymax = COORDINATE_LIMITS[srid]
+    bounds = shapely.bounds(geometries)  # NaN for None or empty: the comparisons below are then False
+    with np.errstate(invalid="ignore"):
+        fine = ((bounds[:, 0] >= xmin) & (bounds[:, 1] >= ymin) & (bounds[:, 2] <= xmax) & (bounds[:, 3] <= ymax)
+                & np.isin(shapely.get_type_id(geometries), _POLYGONAL))
+    fine[fine] = shapely.is_valid(geometries[fine])
+    return fine
 
 
 def _ragged(texts: list[bytes]) -> list[shapely.Geometry] | None:
@@ -171,11 +189,9 @@ def _has_geometry(item: _Feature) -> bool:
     return bool(raw) and raw != b"null"
 
 
-def _outline(index: int, label: str, code: str, item: _Feature, geom: shapely.Geometry | None, srid: int,
-             result: PerimeterFile) -> tuple[bytes | None, bytes | None]:
-    """The outline's WKB and, in WGS84, its convex hull's (service areas are hulls of hulls)."""
-    if not _has_geometry(item):
-        return None, None  # accepted: the quartier exists, nothing is attributed to it by location
+def _checked(index: int, label: str, code: str, item: _Feature, geom: shapely.Geometry | None, srid: int,
+             result: PerimeterFile) -> shapely.Geometry:
+    """An outline that failed a check: refused with the reason, in French, or repaired and listed."""
     if geom is None or shapely.get_type_id(geom) not in _POLYGONAL or geom.is_empty or not all(
         math.isfinite(v) for v in geom.bounds
     ):
@@ -189,8 +205,24 @@ def _outline(index: int, label: str, code: str, item: _Feature, geom: shapely.Ge
             raise refuse(index, label, "geometrie_invalide", f"géométrie invalide, irréparable : {why}")
         result.repaired.append(Repair(code=code, why=why))
         geom = fixed
-    hull = shapely.to_wkb(shapely.convex_hull(geom), output_dimension=2) if srid == WGS84 else None
-    return features.multipolygon_wkb(geom), hull
+    return geom
+
+
+def _wkb(rows: list[dict[str, Any]], geometries: np.ndarray, present: list[bool], srid: int) -> None:
+    """Each row's outline as 2D MultiPolygon WKB and, in WGS84, its convex hull's (service areas are
+    hulls of hulls); None for a null geometry. Written by GEOS for all at once."""
+    there = np.flatnonzero(present)
+    outlines = geometries[there]
+    polygons = np.flatnonzero(shapely.get_type_id(outlines) == 3)
+    if len(polygons):
+        outlines[polygons] = shapely.multipolygons(outlines[polygons][:, None])  # one column type in PostGIS
+    wkbs = shapely.to_wkb(outlines, output_dimension=2) if len(there) else []
+    hulls = shapely.to_wkb(shapely.convex_hull(outlines), output_dimension=2) if srid == WGS84 and len(there) else None
+    for row in rows:
+        row["wkb"] = row["hull"] = None
+    for k, index in enumerate(there):
+        rows[index]["wkb"] = wkbs[k]
+        rows[index]["hull"] = None if hulls is None else hulls[k]
 
 
 def check_collection(members: dict[str, Any]) -> int:
