@@ -6,13 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-import sqlalchemy.exc
-
-from gusp import db, errors
+from gusp import errors
 from gusp.config import Settings
 
 # This module's own commands: running one of them imports no other command module (a perimeter
-# load starts in a fraction of the time the whole command set takes to import).
+# load starts in a fraction of the time the whole command set takes to import). SQLAlchemy too is
+# imported by the commands that use it: a perimeter load runs on psycopg alone.
 OWN_COMMANDS = frozenset({"serve", "db", "perimeters", "zones", "worker", "contacts", "demo"})
 
 
@@ -62,10 +61,9 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _perimeters_load(args: argparse.Namespace, settings: Settings) -> int:
-    from gusp.geo import perimeters
+    from gusp.geo import loading
 
-    with db.command_session(settings.database_url) as session:
-        result = perimeters.load(session=session, path=args.file, dry_run=args.dry_run)
+    result = loading.load_file(url=settings.database_url, path=args.file, dry_run=args.dry_run)
     if result.dry_run:
         print(f"Simulation (rien n'a été modifié) pour {args.file} : {result.created} à créer, "
               f"{result.updated} à mettre à jour, {result.unchanged} inchangés.")
@@ -89,6 +87,7 @@ def _perimeters_load(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from gusp import db
     from gusp import demo, storage
     from gusp.geo import perimeters
 
@@ -112,6 +111,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _zones_load(args: argparse.Namespace, settings: Settings) -> int:
+    from gusp import db
     from gusp.geo import zones
 
     with db.command_session(settings.database_url) as session:
@@ -130,7 +130,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     import threading
 
-    from gusp import worker
+    from gusp import db, worker
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -146,6 +146,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _contacts_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from gusp import db
     from gusp import retention
 
     with db.command_session(settings.database_url) as session:
@@ -224,6 +225,13 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     return root
 
 
+def _unreachable() -> tuple[type[Exception], ...]:
+    """The database drivers' OperationalError, of those the command imported (evaluated only when an
+    exception is being matched): SQLAlchemy's, and psycopg's for a perimeter load."""
+    return tuple(getattr(sys.modules[name], "OperationalError") for name in ("sqlalchemy.exc", "psycopg")
+                 if name in sys.modules)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parser(argv[0] if argv else None).parse_args(argv)
@@ -233,9 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     except errors.GuspError as error:
         print(f"Erreur ({error.code}) : {error.message}", file=sys.stderr)
         return 2
-    except sqlalchemy.exc.OperationalError as error:
+    except _unreachable() as error:
         print(
-            f"Base de données injoignable ({settings.database_url_safe}) : {error.orig}\n"
+            f"Base de données injoignable ({settings.database_url_safe}) : {getattr(error, 'orig', error)}\n"
             "Vérifiez GUSP_DATABASE_URL, puis lancez `gusp db upgrade`.",
             file=sys.stderr,
         )

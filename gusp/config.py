@@ -7,7 +7,6 @@ from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_DIR / "data"
@@ -211,4 +210,6 @@ class Settings(BaseSettings):
     @property
     def database_url_safe(self) -> str:
         """The database URL without its password, for messages."""
+        from sqlalchemy.engine import make_url  # not at import: `gusp perimeters load` runs without SQLAlchemy
+
         return make_url(self.database_url).render_as_string(hide_password=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 import shapely
 from shapely import affinity
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from gusp import errors
 from gusp.config import Settings
-from gusp.geo import perimeters
+from gusp.geo import loading, perimeters
 
 from . import builders_geo as b
 
@@ -389,14 +390,14 @@ def test_a_quartier_created_meanwhile_is_updated_not_copied_twice(
     data = b.real_collection(settings.perimeters_file)
     data["features"][0]["properties"]["nom"] = "Jas de Bouffan renommé"
     data["features"].append(b.feature("QN01399Z", "Nouveau quartier", b.square(5.45, 43.51)))
-    stored = perimeters._stored
+    stored = loading._stored
     reads = []
 
-    def unaware(session: Session) -> dict[str, bool]:
+    def unaware(conn: psycopg.Connection) -> dict[str, bool]:
         reads.append(1)
-        return {} if len(reads) == 1 else stored(session)  # the first read misses the 5 stored quartiers
+        return {} if len(reads) == 1 else stored(conn)  # the first read misses the 5 stored quartiers
 
-    monkeypatch.setattr(perimeters, "_stored", unaware)
+    monkeypatch.setattr(loading, "_stored", unaware)
     result = perimeters.load(session=session, path=b.write(tmp_path, data))
 
     assert len(reads) == 2
