@@ -117,6 +117,32 @@ def test_a_dry_run_lists_what_would_change_then_the_load_lists_the_repaired_outl
     assert "QN01398Y : auto-intersection en 5.405 43.505" in loaded.stdout
 
 
+
+def test_an_unreachable_database_is_said_in_french_for_a_perimeter_load(tmp_path):
+    """The load runs on psycopg alone: its OperationalError is told as SQLAlchemy's is."""
+    env = {**os.environ, "GUSP_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/gusp_absente"}
+    result = gusp(env, "perimeters", "load", "data/qpv_perimetres.geojson")
+    assert result.returncode == 1
+    assert "Base de données injoignable (postgresql+psycopg://postgres@127.0.0.1:1/gusp_absente)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_perimeter_load_starts_without_sqlalchemy():
+    """Start-up counts in the load's time beside ogr2ogr (docs/benchmarks.md): SQLAlchemy is left out."""
+    code = ("import sys; from gusp import cli; from gusp.geo import loading; cli.parser('perimeters'); "
+            "print([m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'geoalchemy2') or m == 'gusp.models'])")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_libpq_reads_the_sqlalchemy_url():
+    from gusp.geo import loading
+
+    assert loading.libpq_url("postgresql+psycopg://u:p%40ss@db:5433/gusp?sslmode=require") == (
+        "postgresql://u:p%40ss@db:5433/gusp?sslmode=require"
+    )
+
+
 def test_serve_trusts_no_proxy_unless_told():
     """X-Forwarded-For from any local process must not choose the address that throttling counts."""
     import uvicorn

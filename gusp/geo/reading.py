@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,19 +96,29 @@ def read(path: Path) -> PerimeterFile:
     present = [item is not None and _has_geometry(item) for item in items]
     geometries = _read_outlines(items, present)
     srid = check_collection(members)
-    fine = _fine(geometries, srid)
-    result = PerimeterFile(members=members, srid=srid, rows=[])
-    seen: dict[str, int] = {}
-    for index, item in enumerate(items):
-        row = read_properties(index, item)
-        label = features.label(row["code"], row["nom"])
-        if row["code"] in seen:
-            raise refuse(index, label, "code_en_double", f"code déjà pris par features[{seen[row['code']]}]")
-        seen[row["code"]] = index
-        if present[index] and not fine[index]:  # item is not None: read_properties refuses it otherwise
-            geometries[index] = _checked(index, label, row["code"], item, geometries[index], srid, result)
-        result.rows.append(row)
-    _wkb(result.rows, geometries, present, srid)
+    # GEOS releases the GIL: the outlines are written (WKB, hulls) by a second thread while this one
+    # checks them and reads the properties; the few replaced below are written again.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        written = pool.submit(_written, geometries.copy(), srid)
+        fine = _fine(geometries, srid)
+        result = PerimeterFile(members=members, srid=srid, rows=[])
+        seen: dict[str, int] = {}
+        replaced = []
+        for index, item in enumerate(items):
+            row = read_properties(index, item)
+            label = features.label(row["code"], row["nom"])
+            if row["code"] in seen:
+                raise refuse(index, label, "code_en_double", f"code déjà pris par features[{seen[row['code']]}]")
+            seen[row["code"]] = index
+            if present[index] and not fine[index]:  # item is not None: read_properties refuses it otherwise
+                geometries[index] = _checked(index, label, row["code"], item, geometries[index], srid, result)
+                replaced.append(index)
+            result.rows.append(row)
+        wkbs, hulls = written.result()
+    if replaced:
+        wkbs[replaced], hulls[replaced] = _written(geometries[replaced], srid)
+    for row, there, wkb, hull in zip(result.rows, present, wkbs, hulls, strict=True):
+        row["wkb"], row["hull"] = (wkb, hull) if there else (None, None)
     return result
 
 
@@ -208,21 +219,16 @@ def _checked(index: int, label: str, code: str, item: _Feature, geom: shapely.Ge
     return geom
 
 
-def _wkb(rows: list[dict[str, Any]], geometries: np.ndarray, present: list[bool], srid: int) -> None:
-    """Each row's outline as 2D MultiPolygon WKB and, in WGS84, its convex hull's (service areas are
-    hulls of hulls); None for a null geometry. Written by GEOS for all at once."""
-    there = np.flatnonzero(present)
-    outlines = geometries[there]
-    polygons = np.flatnonzero(shapely.get_type_id(outlines) == 3)
+def _written(geometries: np.ndarray, srid: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each outline as 2D MultiPolygon WKB (one column type in PostGIS) and, in WGS84, its convex
+    hull's (service areas are hulls of hulls); None where there is no outline. GEOS, for all at once."""
+    polygons = np.flatnonzero(shapely.get_type_id(geometries) == 3)
     if len(polygons):
-        outlines[polygons] = shapely.multipolygons(outlines[polygons][:, None])  # one column type in PostGIS
-    wkbs = shapely.to_wkb(outlines, output_dimension=2) if len(there) else []
-    hulls = shapely.to_wkb(shapely.convex_hull(outlines), output_dimension=2) if srid == WGS84 and len(there) else None
-    for row in rows:
-        row["wkb"] = row["hull"] = None
-    for k, index in enumerate(there):
-        rows[index]["wkb"] = wkbs[k]
-        rows[index]["hull"] = None if hulls is None else hulls[k]
+        geometries[polygons] = shapely.multipolygons(geometries[polygons][:, None])
+    wkbs = shapely.to_wkb(geometries, output_dimension=2)
+    if srid != WGS84:
+        return wkbs, np.full(len(geometries), None, dtype=object)
+    return wkbs, shapely.to_wkb(shapely.convex_hull(geometries), output_dimension=2)
 
 
 def check_collection(members: dict[str, Any]) -> int:
