@@ -123,10 +123,10 @@ def read(path: Path) -> PerimeterFile:
 
 
 def _features(collection: _Collection) -> list[msgspec.Raw]:
-    raw = bytes(collection.features).lstrip()
+    raw = collection.features  # the value's own bytes, a view of the file's: never copied
     if collection.type != "FeatureCollection":
         raise _not_a_collection("son membre « type » n'est pas « FeatureCollection »")
-    if not raw.startswith(b"["):
+    if memoryview(raw)[:1] != b"[":
         raise _not_a_collection("il n'a pas de tableau « features »")
     return msgspec.json.decode(raw, type=list[msgspec.Raw])
 
@@ -141,10 +141,10 @@ def _feature(index: int, raw: msgspec.Raw) -> _Feature | None:
 def _read_outlines(items: list[_Feature | None], present: list[bool]) -> np.ndarray:
     """Every non-null geometry read at once; None where there is none or it could not be read (the
     shared checks say why later)."""
-    texts = [bytes(item.geometry) for item, there in zip(items, present, strict=True) if there]
+    texts = [item.geometry for item, there in zip(items, present, strict=True) if there]
     read = _ragged(texts)
     if read is None:  # something unusual (3D, a short ring, another type…): GEOS's own reader
-        read = list(shapely.from_geojson(texts, on_invalid="ignore")) if texts else []
+        read = list(shapely.from_geojson([bytes(t) for t in texts], on_invalid="ignore")) if texts else []
     outlines = np.full(len(items), None, dtype=object)
     outlines[np.flatnonzero(present)] = read
     return outlines
@@ -162,7 +162,7 @@ def _fine(geometries: np.ndarray, srid: int) -> np.ndarray:
     return fine
 
 
-def _ragged(texts: list[bytes]) -> list[shapely.Geometry] | None:
+def _ragged(texts: list[msgspec.Raw]) -> list[shapely.Geometry] | None:
     """(Multi)Polygons built by GEOS from one flat array of coordinates: the numbers are parsed by
     msgspec in one call, never as nested Python lists. None if any geometry is not a plain 2D one."""
     rings: list[bytes] = []
@@ -196,8 +196,8 @@ def _ragged(texts: list[bytes]) -> list[shapely.Geometry] | None:
 
 
 def _has_geometry(item: _Feature) -> bool:
-    raw = bytes(item.geometry).strip()
-    return bool(raw) and raw != b"null"
+    raw = memoryview(item.geometry)
+    return len(raw) > 0 and raw != b"null"
 
 
 def _checked(index: int, label: str, code: str, item: _Feature, geom: shapely.Geometry | None, srid: int,
