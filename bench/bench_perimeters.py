@@ -194,6 +194,7 @@ def side_by_side(url: str, path: Path, rounds: int) -> None:
         env["PGPASSWORD"] = u.password
     engine = db.make_engine(url)
     times: dict[str, list[float]] = {"gusp": [], "ogr2ogr": []}
+    cpu: dict[str, list[float]] = {"gusp": [], "ogr2ogr": []}  # the command's own, user + sys (not the server's)
     for _ in range(rounds):
         empty(engine)
         for name, command in (
@@ -201,18 +202,24 @@ def side_by_side(url: str, path: Path, rounds: int) -> None:
             ("ogr2ogr", [ogr2ogr, "-f", "PostgreSQL", pg, str(path), "-nln", "bench_ogr2ogr_qpv", "-overwrite",
                          "-lco", "GEOMETRY_NAME=geom"]),
         ):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
             times[name].append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     empty(engine)  # the loads below start from an empty table too
     engine.dispose()
     ratios = sorted(g / o for g, o in zip(times["gusp"], times["ogr2ogr"], strict=True))
-    print(f"Side by side, whole commands, {rounds} rounds in turn (median, min–max):")
+    print(f"Side by side, whole commands, {rounds} rounds in turn (median, min–max), load average "
+          f"{os.getloadavg()[0]:.1f}:")
     for name, label in (("gusp", "`gusp perimeters load` (creates 1,600)"), ("ogr2ogr", "`ogr2ogr -f PostgreSQL`")):
         values = sorted(times[name])
-        print(f"  {label:<42} {statistics.median(values):.2f} s ({values[0]:.2f}–{values[-1]:.2f})")
+        print(f"  {label:<42} {statistics.median(values):.2f} s ({values[0]:.2f}–{values[-1]:.2f}), "
+              f"CPU {statistics.median(cpu[name]):.2f} s")
     print(f"  ratio GUSP / ogr2ogr, pair by pair: median {statistics.median(ratios):.2f} "
-          f"({ratios[0]:.2f}–{ratios[-1]:.2f})")
+          f"({ratios[0]:.2f}–{ratios[-1]:.2f}); CPU of the commands "
+          f"{statistics.median(cpu['gusp']) / statistics.median(cpu['ogr2ogr']):.2f}")
 
 
 def main() -> None:
