@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gusp import errors
-from gusp.config import Settings
+
+if TYPE_CHECKING:
+    from gusp.config import Settings
 
 # This module's own commands: running one of them imports no other command module (a perimeter
 # load starts in a fraction of the time the whole command set takes to import). SQLAlchemy too is
-# imported by the commands that use it: a perimeter load runs on psycopg alone.
+# imported by the commands that use it: a perimeter load runs on psycopg alone, and builds no Settings
+# (importing pydantic-settings alone is 0.3 s of CPU, a fifth of the load beside ogr2ogr).
+# Settings.database_url's default, for the commands that build no Settings (a test keeps them equal).
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gusp"
 OWN_COMMANDS = frozenset({"serve", "db", "perimeters", "zones", "worker", "contacts", "demo"})
 
 
@@ -60,10 +67,17 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _perimeters_load(args: argparse.Namespace, settings: Settings) -> int:
+def database_url(environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
+    """GUSP_DATABASE_URL as Settings reads it (the name in any case), else its default."""
+    return next((value for name, value in environ.items() if name.upper() == "GUSP_DATABASE_URL"),
+                DEFAULT_DATABASE_URL)
+
+
+def _perimeters_load(args: argparse.Namespace, settings: Settings | None) -> int:
     from gusp.geo import loading
 
-    result = loading.load_file(url=settings.database_url, path=args.file, dry_run=args.dry_run)
+    url = settings.database_url if settings is not None else database_url()
+    result = loading.load_file(url=url, path=args.file, dry_run=args.dry_run)
     if result.dry_run:
         print(f"Simulation (rien n'a été modifié) pour {args.file} : {result.created} à créer, "
               f"{result.updated} à mettre à jour, {result.unchanged} inchangés.")
@@ -225,6 +239,12 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     return root
 
 
+def _settings() -> Settings:
+    from gusp.config import Settings
+
+    return Settings()
+
+
 def _unreachable() -> tuple[type[Exception], ...]:
     """The database drivers' OperationalError, of those the command imported (evaluated only when an
     exception is being matched): SQLAlchemy's, and psycopg's for a perimeter load."""
@@ -235,7 +255,7 @@ def _unreachable() -> tuple[type[Exception], ...]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parser(argv[0] if argv else None).parse_args(argv)
-    settings = Settings()
+    settings = None if args.run is _perimeters_load else _settings()
     try:
         return args.run(args, settings)
     except errors.GuspError as error:
@@ -243,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except _unreachable() as error:
         print(
-            f"Base de données injoignable ({settings.database_url_safe}) : {getattr(error, 'orig', error)}\n"
+            f"Base de données injoignable ({(settings or _settings()).database_url_safe}) : "
+            f"{getattr(error, 'orig', error)}\n"
             "Vérifiez GUSP_DATABASE_URL, puis lancez `gusp db upgrade`.",
             file=sys.stderr,
         )

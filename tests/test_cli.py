@@ -127,12 +127,21 @@ def test_an_unreachable_database_is_said_in_french_for_a_perimeter_load(tmp_path
     assert "Traceback" not in result.stderr
 
 
-def test_a_perimeter_load_starts_without_sqlalchemy():
-    """Start-up counts in the load's time beside ogr2ogr (docs/benchmarks.md): SQLAlchemy is left out."""
-    code = ("import sys; from gusp import cli; from gusp.geo import loading; cli.parser('perimeters'); "
-            "print([m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'geoalchemy2') or m == 'gusp.models'])")
+def test_a_perimeter_load_starts_without_sqlalchemy_or_pydantic(tmp_path):
+    """Start-up counts in the load's time beside ogr2ogr (docs/benchmarks.md): neither is imported."""
+    refused = tmp_path / "refused.geojson"
+    refused.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}}]}))
+    code = (f"import sys; from gusp import cli; rc = cli.main(['perimeters', 'load', {str(refused)!r}]); "
+            "print(rc, [m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'pydantic_settings', 'pydantic')])")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert result.stdout.strip() == "[]", result.stderr
+    assert result.stdout.strip() == "2 []", result.stderr
+    assert "code_manquant" in result.stderr or "« code » manquant" in result.stderr
+
+
+def test_the_database_url_without_settings_is_the_one_settings_reads():
+    assert cli.database_url({}) == Settings.model_fields["database_url"].default
+    assert cli.database_url({"gusp_database_url": "postgresql+psycopg://x@h/db"}) == "postgresql+psycopg://x@h/db"
+    assert Settings(_env_file=None).database_url == cli.database_url()
 
 
 def test_libpq_reads_the_sqlalchemy_url():
