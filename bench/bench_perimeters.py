@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -181,6 +182,27 @@ def empty(engine) -> None:
         conn.execute(text("VACUUM service_areas, quartiers"))
 
 
+def backend_cpu(url: str, name: str, done: threading.Event, seen: dict[int, float]) -> None:
+    """CPU (user + sys) of the PostgreSQL backends of the connections named `name`, read from /proc
+    every 10 ms until `done` (the server runs on this machine): the server's share of a command."""
+    tick = os.sysconf("SC_CLK_TCK")
+    engine = db.make_engine(url)
+    with engine.connect() as conn:
+        while not done.is_set():
+            for pid in conn.execute(text("SELECT pid FROM pg_stat_activity WHERE application_name = :n"),
+                                    {"n": name}).scalars():
+                seen.setdefault(pid, 0.0)
+            conn.rollback()
+            for pid in seen:
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue  # ended: its last reading stays
+                seen[pid] = (int(fields[11]) + int(fields[12])) / tick
+            time.sleep(0.01)
+    engine.dispose()
+
+
 def side_by_side(url: str, path: Path, rounds: int) -> None:
     """`gusp perimeters load` and `ogr2ogr -f PostgreSQL`, whole commands, in turn."""
     ogr2ogr = shutil.which("ogr2ogr")
@@ -194,7 +216,8 @@ def side_by_side(url: str, path: Path, rounds: int) -> None:
         env["PGPASSWORD"] = u.password
     engine = db.make_engine(url)
     times: dict[str, list[float]] = {"gusp": [], "ogr2ogr": []}
-    cpu: dict[str, list[float]] = {"gusp": [], "ogr2ogr": []}  # the command's own, user + sys (not the server's)
+    cpu: dict[str, list[float]] = {"gusp": [], "ogr2ogr": []}  # the command's own, user + sys
+    server: dict[str, list[float]] = {"gusp": [], "ogr2ogr": []}  # its PostgreSQL backend's
     for _ in range(rounds):
         empty(engine)
         for name, command in (
@@ -202,24 +225,32 @@ def side_by_side(url: str, path: Path, rounds: int) -> None:
             ("ogr2ogr", [ogr2ogr, "-f", "PostgreSQL", pg, str(path), "-nln", "bench_ogr2ogr_qpv", "-overwrite",
                          "-lco", "GEOMETRY_NAME=geom"]),
         ):
+            done, seen = threading.Event(), {}
+            sampler = threading.Thread(target=backend_cpu, args=(url, f"bench-{name}", done, seen))
+            sampler.start()
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
-            subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(command, env={**env, "PGAPPNAME": f"bench-{name}"}, check=True, stdout=subprocess.DEVNULL)
             times[name].append(time.perf_counter() - started)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            done.set()
+            sampler.join()
             cpu[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            server[name].append(sum(seen.values()))
     empty(engine)  # the loads below start from an empty table too
     engine.dispose()
     ratios = sorted(g / o for g, o in zip(times["gusp"], times["ogr2ogr"], strict=True))
+    both = {name: [c + v for c, v in zip(cpu[name], server[name], strict=True)] for name in cpu}
     print(f"Side by side, whole commands, {rounds} rounds in turn (median, min–max), load average "
           f"{os.getloadavg()[0]:.1f}:")
     for name, label in (("gusp", "`gusp perimeters load` (creates 1,600)"), ("ogr2ogr", "`ogr2ogr -f PostgreSQL`")):
         values = sorted(times[name])
         print(f"  {label:<42} {statistics.median(values):.2f} s ({values[0]:.2f}–{values[-1]:.2f}), "
-              f"CPU {statistics.median(cpu[name]):.2f} s")
+              f"CPU {statistics.median(cpu[name]):.2f} s + server {statistics.median(server[name]):.2f} s")
     print(f"  ratio GUSP / ogr2ogr, pair by pair: median {statistics.median(ratios):.2f} "
           f"({ratios[0]:.2f}–{ratios[-1]:.2f}); CPU of the commands "
-          f"{statistics.median(cpu['gusp']) / statistics.median(cpu['ogr2ogr']):.2f}")
+          f"{statistics.median(cpu['gusp']) / statistics.median(cpu['ogr2ogr']):.2f}, with their servers' "
+          f"{statistics.median(both['gusp']) / statistics.median(both['ogr2ogr']):.2f}")
 
 
 def main() -> None:
