@@ -99,9 +99,10 @@ def etag(*, scope: str, filters: report_search.Filters, tile: Tile, version: int
 # Web Mercator by its formula (cheaper than ST_Transform per row), computed once per row with its cell on one
 # world-wide grid: each point in exactly one cell (cells are half-open), hence in one tile of the zoom.
 _LOCATED = """
-WITH located AS MATERIALIZED (
+WITH located AS (  -- OFFSET 0: computed once per row, no tuple store
     SELECT f.*, floor((f.mx + %(t_world)s) / %(t_cell)s)::bigint AS cx, floor((%(t_world)s - f.my) / %(t_cell)s)::bigint AS cy
-    FROM (SELECT s.*, s.lon * %(t_kx)s AS mx, ln(tan(pi() / 4 + radians(s.lat) / 2)) * %(t_ky)s AS my FROM ({filtered}) s) f
+    FROM (SELECT s.*, s.lon * %(t_kx)s AS mx, ln(tan(pi() / 4 + radians(s.lat) / 2)) * %(t_ky)s AS my
+          FROM ({filtered}) s OFFSET 0) f OFFSET 0
 )"""
 _INSIDE = "cx >= %(t_cx0)s AND cx < %(t_cx1)s AND cy >= %(t_cy0)s AND cy < %(t_cy1)s"
 _GEOM = ("ST_AsMVTGeom(ST_SetSRID(ST_MakePoint({x}, {y}), 3857), ST_TileEnvelope(%(t_z)s, %(t_x)s, %(t_y)s), "
