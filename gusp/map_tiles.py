@@ -30,7 +30,7 @@ from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session
 
 from gusp import access, errors, report_search, states
-from gusp.models import Quartier, Report, User, UserQuartier
+from gusp.models import Report, User, UserQuartier
 
 POINTS_ZOOM = 16  # from this zoom on, every report is its own point (the map's zoom 17: it draws 512 px tiles)
 CELLS = 8  # cells per tile side below POINTS_ZOOM: 64 px cells on the map's 512 px tiles
@@ -134,6 +134,20 @@ SELECT (SELECT ST_AsMVT(a.*, 'reports', {EXTENT}, 'geom') FROM (
             FROM cells WHERE count > 1) g)"""
 
 
+# The counts beside the map: one GROUP BY over the same rows, with the quartiers' names (not their outlines).
+_COUNTS = """
+SELECT c.quartier_id, q.code, q.nom, c.status, c.n, c.late
+FROM (SELECT quartier_id, status, count(*)::int AS n, (count(*) FILTER (WHERE late))::int AS late
+      FROM ({filtered}) f GROUP BY quartier_id, status) c
+LEFT JOIN quartiers q ON q.id = c.quartier_id"""
+
+
+def _compiled(session: Session, query) -> tuple[str, dict]:
+    """A SELECT as the driver's SQL and parameters, lists expanded: to be placed inside fixed SQL text."""
+    compiled = query.compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+    return compiled.string, dict(compiled.params)
+
+
 def render(*, session: Session, user: User, filters: report_search.Filters, tile: Tile, now: datetime,
            tz: ZoneInfo) -> bytes:
     """The tile's bytes (MVT, possibly empty): one query, after `clock_and_version` (JIT off).
@@ -153,9 +167,9 @@ def render(*, session: Session, user: User, filters: report_search.Filters, tile
         columns += [Report.reference, Report.category_code]
     filtered = access.visible_reports(user, select(*columns)).where(
         *report_search.conditions(filters, now=now, tz=tz), Report.location.op("&&")(envelope))
-    compiled = filtered.compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
-    sql = (_POINTS if points else _CLUSTERED).replace("{filtered}", compiled.string)
-    params = {**compiled.params, "t_world": WORLD, "t_cell": tile.size / per_side, "t_kx": WORLD / 180.0,
+    filtered_sql, params = _compiled(session, filtered)
+    sql = (_POINTS if points else _CLUSTERED).replace("{filtered}", filtered_sql)
+    params |= {"t_world": WORLD, "t_cell": tile.size / per_side, "t_kx": WORLD / 180.0,
               "t_ky": WORLD / math.pi, "t_z": tile.z, "t_x": tile.x, "t_y": tile.y,
               "t_cx0": tile.x * per_side, "t_cx1": (tile.x + 1) * per_side,
               "t_cy0": tile.y * per_side, "t_cy1": (tile.y + 1) * per_side}
@@ -219,18 +233,20 @@ class MapCounts:
 def counts(*, session: Session, user: User, filters: report_search.Filters, now: datetime, tz: ZoneInfo) -> MapCounts:
     """Exact counts of the reports the map's tiles hold, per quartier and status (one GROUP BY)."""
     overdue = and_(Report.status.in_([s.value for s in states.OPEN]), Report.due_at.is_not(None), Report.due_at < now)
-    query = access.visible_reports(user, select(
-        Report.quartier_id, Report.status, func.count().label("n"), func.count().filter(overdue).label("late"),
-    )).where(*report_search.conditions(filters, now=now, tz=tz)).group_by(Report.quartier_id, Report.status)
-    names = {i: (code, nom) for i, code, nom in session.execute(select(Quartier.id, Quartier.code, Quartier.nom))}
+    filtered = access.visible_reports(user, select(Report.quartier_id, Report.status, overdue.label("late"))).where(
+        *report_search.conditions(filters, now=now, tz=tz))
+    sql, params = _compiled(session, filtered)
     rows: dict[int | None, dict] = {}
-    for quartier_id, status, n, late in session.execute(query):
+    names: dict[int | None, tuple[str | None, str]] = {None: (None, "Hors périmètre")}
+    for quartier_id, code, nom, status, n, late in session.connection().exec_driver_sql(_COUNTS.replace(
+            "{filtered}", sql), params):
+        if quartier_id is not None:
+            names[quartier_id] = (code, nom)
         row = rows.setdefault(quartier_id, {"total": 0, "overdue": 0, "by_status": {}})
         row["total"] += n
         row["overdue"] += late
         row["by_status"][status] = n
-    data = [QuartierCounts(quartier_code=names[q][0] if q else None, quartier_name=names[q][1] if q else "Hors périmètre",
-                           **row) for q, row in rows.items()]
+    data = [QuartierCounts(quartier_code=names[q][0], quartier_name=names[q][1], **row) for q, row in rows.items()]
     data.sort(key=lambda r: (r.quartier_code is None, r.quartier_name))
     by_status: dict[str, int] = {}
     for row in data:
