@@ -100,7 +100,8 @@ def etag(*, scope: str, filters: report_search.Filters, tile: Tile, version: int
 # world-wide grid: each point in exactly one cell (cells are half-open), hence in one tile of the zoom.
 _LOCATED = """
 WITH located AS (  -- OFFSET 0: computed once per row, no tuple store
-    SELECT f.*, floor((f.mx + %(t_world)s) / %(t_cell)s)::bigint AS cx, floor((%(t_world)s - f.my) / %(t_cell)s)::bigint AS cy
+    SELECT f.*, floor((f.mx + %(t_world)s) / %(t_cell)s)::bigint AS cx,
+           floor((%(t_world)s - f.my) / %(t_cell)s)::bigint AS cy
     FROM (SELECT s.*, s.lon * %(t_kx)s AS mx, ln(tan(pi() / 4 + radians(s.lat) / 2)) * %(t_ky)s AS my
           FROM ({filtered}) s OFFSET 0) f OFFSET 0
 )"""
