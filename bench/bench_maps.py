@@ -13,7 +13,9 @@ dependencies), tipg on the same database. Then:
    host) from GUSP with its tile cache empty; then the same tiles from tipg, restricted to the same
    three months (CQL2 filter on `created_at`) and the same properties, with no feature limit; each
    run on both servers started afresh then warmed alike (6 parallel requests for the perimeters:
-   pooled connections open, PostGIS loaded), median of `--runs`;
+   pooled connections open, PostGIS loaded), median of `--runs`; then, on the same GUSP server, the
+   view for one more day (another filter set: tile cache empty, connections that have read `reports`),
+   to set beside tipg asked again;
 3. the triage-list pages the former `/carte` loaded (10 × 500 rows, the most it showed);
 4. a check that the view shows every report of the window: the counts of its tiles add up to
    `/api/v1/stats/map`'s total and to a `count(*)` in SQL.
