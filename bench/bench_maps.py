@@ -13,7 +13,9 @@ dependencies), tipg on the same database. Then:
    host) from GUSP with its tile cache empty; then the same tiles from tipg, restricted to the same
    three months (CQL2 filter on `created_at`) and the same properties, with no feature limit; each
    run on both servers started afresh then warmed alike (6 parallel requests for the perimeters:
-   pooled connections open, PostGIS loaded), median of `--runs`;
+   pooled connections open, PostGIS loaded), median of `--runs`; then, on the same GUSP server, the
+   view for one more day (another filter set: tile cache empty, connections that have read `reports`),
+   to set beside tipg asked again;
 3. the triage-list pages the former `/carte` loaded (10 × 500 rows, the most it showed);
 4. a check that the view shows every report of the window: the counts of its tiles add up to
    `/api/v1/stats/map`'s total and to a `count(*)` in SQL.
@@ -215,7 +217,11 @@ def main() -> int:
             query = httpx.QueryParams({"filter": cql, "filter-lang": "cql2-text", "limit": "10000000",
                                        "properties": "reference,status,category_code"})
             tipg_paths.append(f"/collections/public.reports/tiles/WebMercatorQuad/{z}/{x}/{y}?{query}")
-        gusp_laps, tipg_laps, tipg_again = [], [], []
+        # The same view for the day before: another filter set (tile cache empty), on the server now in use.
+        other_day = (since - timedelta(days=1)).isoformat()
+        other = [p.replace(f"created_from={since.isoformat()}", f"created_from={other_day}") for p in tiles + [counts_path]]
+        assert not set(other) & set(tiles), "the other day's paths must differ"
+        gusp_laps, gusp_in_use, tipg_laps, tipg_again = [], [], [], []
         for _ in range(args.runs):
             # Each run: both servers started afresh (nothing cached), warmed by one unrelated request.
             gusp = start_gusp(url, port)
@@ -224,6 +230,7 @@ def main() -> int:
             fetch_all(client, ["/api/v1/quartiers"] * CONNECTIONS)  # a server in use: its connections warm
             gusp_ms, gusp_bytes, bodies = fetch_all(client, tiles + [counts_path])
             gusp_laps.append(gusp_ms)
+            gusp_in_use.append(fetch_all(client, other)[0])
             shown = sum(tile_count(b) for b in bodies[:-1])
             table_total = client.get(counts_path).json()["total"]
             client.close()
@@ -257,7 +264,8 @@ def main() -> int:
                 break
         old_ms = (time.perf_counter() - old_start) * 1000
         client.close()
-        gusp_ms, tipg_first_ms, tipg_ms = (statistics.median(v) for v in (gusp_laps, tipg_laps, tipg_again))
+        gusp_ms, gusp_used_ms, tipg_first_ms, tipg_ms = (statistics.median(v) for v in (gusp_laps, gusp_in_use, tipg_laps,
+                                                                                       tipg_again))
 
         kb = lambda n: f"{n / 1024:,.0f} KB"  # noqa: E731
         cold_bytes = sum(size for _, size in cold["requests"])
@@ -273,6 +281,8 @@ def main() -> int:
         print(f"| `/carte` in Chromium, fresh server (to `data-ready`) | {len(cold['requests'])} | {kb(cold_bytes)} | {cold['ms']:,.0f} ms |")
         print(f"| `/carte` in Chromium again (server cache warm) | {len(warm['requests'])} | {kb(warm_bytes)} | {warm['ms']:,.0f} ms |")
         print(f"| GUSP: the same tiles + counts, HTTP client, tile cache empty | {len(tiles) + 1} | {kb(gusp_bytes)} | {gusp_ms:,.0f} ms |")
+        print(f"| GUSP: the same view for one more day, same server (connections in use), tile cache empty | {len(tiles) + 1} "
+              f"| {kb(gusp_bytes)} | {gusp_used_ms:,.0f} ms |")
         print(f"| tipg: the same tiles, same window and properties, first time asked | {len(tiles)} | {kb(tipg_bytes)} | {tipg_first_ms:,.0f} ms |")
         print(f"| tipg: the same tiles again | {len(tiles)} | {kb(tipg_bytes)} | {tipg_ms:,.0f} ms |")
         print(f"| former `/carte`: triage-list pages of 500 (at most 10) | {min(10, -(-rows // 500))} | {kb(old_bytes)} | {old_ms:,.0f} ms |")
@@ -281,7 +291,8 @@ def main() -> int:
               f"({CONNECTIONS} parallel requests for the perimeters: pooled connections with PostGIS loaded); "
               f"{CONNECTIONS} connections at a time, as a browser per host.")
         print(f"Ratio GUSP / tipg (tile cache empty vs tipg's first time): {gusp_ms / tipg_first_ms:.2f}× the time, "
-              f"{gusp_bytes / max(1, tipg_bytes):.2f}× the bytes.")
+              f"{gusp_bytes / max(1, tipg_bytes):.2f}× the bytes; servers in use (GUSP another filter set, tile cache "
+              f"empty, vs tipg again): {gusp_used_ms / tipg_ms:.2f}× the time.")
         print(f"Reports in the view's tiles: GUSP {shown:,} (points + group counts), `/api/v1/stats/map` {table_total:,}, "
               f"SQL {in_window:,}; tipg {tipg_features:,} features; former `/carte` {rows:,} rows.")
     finally:

@@ -30,7 +30,7 @@ from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session
 
 from gusp import access, errors, report_search, states
-from gusp.models import Quartier, Report, User, UserQuartier
+from gusp.models import Report, User, UserQuartier
 
 POINTS_ZOOM = 16  # from this zoom on, every report is its own point (the map's zoom 17: it draws 512 px tiles)
 CELLS = 8  # cells per tile side below POINTS_ZOOM: 64 px cells on the map's 512 px tiles
@@ -79,10 +79,16 @@ def scope_key(session: Session, user: User) -> str:
     return f"user:{user.id}"
 
 
-def data_version(session: Session) -> int:
-    """Bumped by every committed insert, update or delete of a report (migration 0015)."""
-    last_value, called = session.execute(text("SELECT last_value, is_called FROM report_map_version")).one()
-    return int(last_value) if called else 0
+def clock_and_version(session: Session) -> tuple[datetime, int]:
+    """The request's `now()` and the data version (bumped by every committed insert, update or delete of a
+    report, migration 0015), with JIT off for the tile's query: one round trip.
+
+    JIT: ST_AsMVT and friends are costed high, the planner would compile for seconds a query of milliseconds.
+    """
+    now, version, _ = session.execute(text(
+        "SELECT now(), (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM report_map_version),"
+        " set_config('jit', 'off', true)")).one()
+    return now, int(version)
 
 
 def etag(*, scope: str, filters: report_search.Filters, tile: Tile, version: int, bucket: int) -> str:
@@ -90,69 +96,89 @@ def etag(*, scope: str, filters: report_search.Filters, tile: Tile, version: int
     return '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'
 
 
+# Web Mercator by its formula (cheaper than ST_Transform per row), computed once per row with its cell on one
+# world-wide grid: each point in exactly one cell (cells are half-open), hence in one tile of the zoom.
+_LOCATED = """
+WITH located AS (  -- OFFSET 0: computed once per row, no tuple store
+    SELECT f.*, floor((f.mx + %(t_world)s) / %(t_cell)s)::bigint AS cx,
+           floor((%(t_world)s - f.my) / %(t_cell)s)::bigint AS cy
+    FROM (SELECT s.*, s.lon * %(t_kx)s AS mx, ln(tan(pi() / 4 + radians(s.lat) / 2)) * %(t_ky)s AS my
+          FROM ({filtered}) s OFFSET 0) f OFFSET 0
+)"""
+_INSIDE = "cx >= %(t_cx0)s AND cx < %(t_cx1)s AND cy >= %(t_cy0)s AND cy < %(t_cy1)s"
+_GEOM = ("ST_AsMVTGeom(ST_SetSRID(ST_MakePoint({x}, {y}), 3857), ST_TileEnvelope(%(t_z)s, %(t_x)s, %(t_y)s), "
+         f"{EXTENT}, 0, false)")
+_POINTS = _LOCATED + f"""
+SELECT ST_AsMVT(p.*, 'reports', {EXTENT}, 'geom') FROM (
+    SELECT reference, status, category_code AS category, late AS overdue, {_GEOM.format(x="mx", y="my")} AS geom
+    FROM located WHERE {_INSIDE}) p"""
+# Grouped by cell and status first (few aggregates per row), then folded per cell (few rows).
+_STATUSES = ", ".join(f"coalesce(sum(n) FILTER (WHERE status = '{s.value}'), 0)::int AS {s.value}"
+                      for s in states.ReportStatus)
+_CLUSTERED = _LOCATED + f""",
+by_status AS (
+    SELECT cx, cy, status, late, count(*)::int AS n, sum(mx) AS sx, sum(my) AS sy, min(id) AS id
+    FROM located GROUP BY cx, cy, status, late
+),
+cells AS MATERIALIZED (
+    SELECT sum(n)::int AS count, {_STATUSES}, coalesce(sum(n) FILTER (WHERE late), 0)::int AS overdue,
+           sum(sx) / sum(n) AS mx, sum(sy) / sum(n) AS my, min(id) AS id
+    FROM by_status GROUP BY cx, cy
+    -- The tile's cells only (the envelope is a hair wider): tested on the groups, an aggregate so that the planner
+    -- keeps it there; pushed down to the rows, its selectivity is guessed tiny and the rows get sorted, not hashed.
+    HAVING min(cx) >= %(t_cx0)s AND min(cx) < %(t_cx1)s AND min(cy) >= %(t_cy0)s AND min(cy) < %(t_cy1)s
+)
+SELECT (SELECT ST_AsMVT(a.*, 'reports', {EXTENT}, 'geom') FROM (
+            SELECT r.reference, r.status, r.category_code AS category, c.overdue = 1 AS overdue,
+                   {_GEOM.format(x="c.mx", y="c.my")} AS geom
+            FROM cells c JOIN reports r ON r.id = c.id WHERE c.count = 1) a)
+    || (SELECT ST_AsMVT(g.*, 'clusters', {EXTENT}, 'geom') FROM (
+            SELECT count, {", ".join(s.value for s in states.ReportStatus)}, overdue,
+                   {_GEOM.format(x="mx", y="my")} AS geom
+            FROM cells WHERE count > 1) g)"""
+
+
+# The counts beside the map: one GROUP BY over the same rows, with the quartiers' names (not their outlines).
+_COUNTS = """
+SELECT c.quartier_id, q.code, q.nom, c.status, c.n, c.late
+FROM (SELECT quartier_id, status, count(*)::int AS n, (count(*) FILTER (WHERE late))::int AS late
+      FROM ({filtered}) f GROUP BY quartier_id, status) c
+LEFT JOIN quartiers q ON q.id = c.quartier_id"""
+
+
+def _compiled(session: Session, query) -> tuple[str, dict]:
+    """A SELECT as the driver's SQL and parameters, lists expanded: to be placed inside fixed SQL text."""
+    compiled = query.compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+    return compiled.string, dict(compiled.params)
+
+
 def render(*, session: Session, user: User, filters: report_search.Filters, tile: Tile, now: datetime,
            tz: ZoneInfo) -> bytes:
-    """The tile's bytes (MVT, possibly empty): one query."""
-    where = report_search.conditions(filters, now=now, tz=tz)
-    # Web Mercator by its formula (cheaper than ST_Transform per row); the grid and the tile agree on it.
-    x_m = func.ST_X(Report.location) * (WORLD / 180.0)
-    y_m = func.ln(func.tan(math.pi / 4 + func.radians(func.ST_Y(Report.location)) / 2)) * (WORLD / math.pi)
-    # ST_Transform and friends are costed high: the planner would JIT-compile for seconds a query of milliseconds.
-    session.execute(text("SET LOCAL jit = off"))
-    per_side = EXTENT if tile.z >= POINTS_ZOOM else CELLS
-    cell = tile.size / per_side
+    """The tile's bytes (MVT, possibly empty): one query, after `clock_and_version` (JIT off).
+
+    Only the filters go through SQLAlchemy (the triage list's own conditions, compiled once here);
+    the tile's part is fixed SQL text: nothing to build or compile per tile beyond a small SELECT.
+    """
+    points = tile.z >= POINTS_ZOOM
+    per_side = EXTENT if points else CELLS
     open_statuses = [s.value for s in states.OPEN]
     overdue = and_(Report.status.in_(open_statuses), Report.due_at.is_not(None), Report.due_at < now)  # never NULL
-    # A hair wider than the tile: the grid below, not this prefilter, decides which tile a point is in.
+    # A hair wider than the tile: the grid, not this prefilter, decides which tile a point is in.
     envelope = func.ST_Expand(func.ST_Transform(func.ST_TileEnvelope(tile.z, tile.x, tile.y), 4326), 1e-7)
-    located = access.visible_reports(user, select(
-        Report.id, Report.reference, Report.status, Report.category_code, overdue.label("overdue"),
-        x_m.label("mx"), y_m.label("my"),
-    )).where(*where, Report.location.op("&&")(envelope)).subquery("located")
-    # Cells of one world-wide grid: each point in exactly one cell, hence in one tile of the zoom.
-    rows = select(located, func.floor((located.c.mx + WORLD) / cell).label("cx"),
-                  func.floor((WORLD - located.c.my) / cell).label("cy")).cte("rows")  # read twice, computed once
-    inside = and_(rows.c.cx >= tile.x * per_side, rows.c.cx < (tile.x + 1) * per_side,
-                  rows.c.cy >= tile.y * per_side, rows.c.cy < (tile.y + 1) * per_side)
-    if tile.z >= POINTS_ZOOM:
-        return _points_only(session, rows, inside, tile)
-    return _clustered(session, rows, inside, tile)
-
-
-def _mvt_geom(tile: Tile, x, y):
-    point = func.ST_SetSRID(func.ST_MakePoint(x, y), 3857)
-    return func.ST_AsMVTGeom(point, func.ST_TileEnvelope(tile.z, tile.x, tile.y), EXTENT, 0, False)
-
-
-def _points_only(session: Session, rows, inside, tile: Tile) -> bytes:
-    points = select(
-        rows.c.reference, rows.c.status, rows.c.category_code.label("category"), rows.c.overdue,
-        _mvt_geom(tile, rows.c.mx, rows.c.my).label("geom"),
-    ).where(inside).subquery("reports")
-    layer = session.scalar(select(func.ST_AsMVT(text("reports.*"), "reports", EXTENT, "geom")).select_from(points))
-    return bytes(layer or b"")
-
-
-def _clustered(session: Session, rows, inside, tile: Tile) -> bytes:
-    per_status = [func.count().filter(rows.c.status == s.value).label(s.value) for s in states.ReportStatus]
-    cells = select(
-        func.count().label("count"), *per_status, func.count().filter(rows.c.overdue).label("overdue"),
-        func.avg(rows.c.mx).label("mx"), func.avg(rows.c.my).label("my"),
-        func.min(rows.c.id).label("id"),  # for a cell of one report: that report (no text compared per row)
-    ).where(inside).group_by(rows.c.cx, rows.c.cy).cte("cells")
-    clusters = select(
-        cells.c.count, *[cells.c[s.value] for s in states.ReportStatus], cells.c.overdue,
-        _mvt_geom(tile, cells.c.mx, cells.c.my).label("geom"),
-    ).where(cells.c.count > 1).subquery("clusters")
-    # A cell of one report is that report: its point, clickable, at any zoom.
-    alone = select(
-        Report.reference, Report.status, Report.category_code.label("category"), (cells.c.overdue == 1).label("overdue"),
-        _mvt_geom(tile, cells.c.mx, cells.c.my).label("geom"),
-    ).join_from(cells, Report, Report.id == cells.c.id).where(cells.c.count == 1).subquery("reports")
-    layer_clusters = select(func.ST_AsMVT(text("clusters.*"), "clusters", EXTENT, "geom")).select_from(clusters)
-    layer_reports = select(func.ST_AsMVT(text("reports.*"), "reports", EXTENT, "geom")).select_from(alone)
-    tile_bytes = session.scalar(select(layer_reports.scalar_subquery().op("||")(layer_clusters.scalar_subquery())))
-    return bytes(tile_bytes or b"")
+    columns = [Report.id, Report.status, overdue.label("late"), func.ST_X(Report.location).label("lon"),
+               func.ST_Y(Report.location).label("lat")]
+    if points:
+        columns += [Report.reference, Report.category_code]
+    filtered = access.visible_reports(user, select(*columns)).where(
+        *report_search.conditions(filters, now=now, tz=tz), Report.location.op("&&")(envelope))
+    filtered_sql, params = _compiled(session, filtered)
+    sql = (_POINTS if points else _CLUSTERED).replace("{filtered}", filtered_sql)
+    params |= {"t_world": WORLD, "t_cell": tile.size / per_side, "t_kx": WORLD / 180.0,
+              "t_ky": WORLD / math.pi, "t_z": tile.z, "t_x": tile.x, "t_y": tile.y,
+              "t_cx0": tile.x * per_side, "t_cx1": (tile.x + 1) * per_side,
+              "t_cy0": tile.y * per_side, "t_cy1": (tile.y + 1) * per_side}
+    body = session.connection().exec_driver_sql(sql, params).scalar()
+    return bytes(body or b"")
 
 
 class TileCache:
@@ -211,18 +237,20 @@ class MapCounts:
 def counts(*, session: Session, user: User, filters: report_search.Filters, now: datetime, tz: ZoneInfo) -> MapCounts:
     """Exact counts of the reports the map's tiles hold, per quartier and status (one GROUP BY)."""
     overdue = and_(Report.status.in_([s.value for s in states.OPEN]), Report.due_at.is_not(None), Report.due_at < now)
-    query = access.visible_reports(user, select(
-        Report.quartier_id, Report.status, func.count().label("n"), func.count().filter(overdue).label("late"),
-    )).where(*report_search.conditions(filters, now=now, tz=tz)).group_by(Report.quartier_id, Report.status)
-    names = {q.id: (q.code, q.nom) for q in session.scalars(select(Quartier))}
+    filtered = access.visible_reports(user, select(Report.quartier_id, Report.status, overdue.label("late"))).where(
+        *report_search.conditions(filters, now=now, tz=tz))
+    sql, params = _compiled(session, filtered)
     rows: dict[int | None, dict] = {}
-    for quartier_id, status, n, late in session.execute(query):
+    names: dict[int | None, tuple[str | None, str]] = {None: (None, "Hors périmètre")}
+    for quartier_id, code, nom, status, n, late in session.connection().exec_driver_sql(_COUNTS.replace(
+            "{filtered}", sql), params):
+        if quartier_id is not None:
+            names[quartier_id] = (code, nom)
         row = rows.setdefault(quartier_id, {"total": 0, "overdue": 0, "by_status": {}})
         row["total"] += n
         row["overdue"] += late
         row["by_status"][status] = n
-    data = [QuartierCounts(quartier_code=names[q][0] if q else None, quartier_name=names[q][1] if q else "Hors périmètre",
-                           **row) for q, row in rows.items()]
+    data = [QuartierCounts(quartier_code=names[q][0], quartier_name=names[q][1], **row) for q, row in rows.items()]
     data.sort(key=lambda r: (r.quartier_code is None, r.quartier_name))
     by_status: dict[str, int] = {}
     for row in data:

@@ -32,8 +32,7 @@ def tile(z: int, x: int, y: int, request: Request, session: deps.SessionDep, set
     couche `reports` (un point par signalement), et, sous le zoom 16, couche `clusters` (groupes sur
     une grille de 8 × 8 cases par tuile, avec leur nombre exact par statut)."""
     place = map_tiles.Tile(z, x, y)
-    now: datetime = session.scalar(text("SELECT now()"))
-    version = map_tiles.data_version(session)
+    now, version = map_tiles.clock_and_version(session)
     bucket = map_tiles.time_bucket(now, settings.map_overdue_lag_s)
     tag = map_tiles.etag(scope=map_tiles.scope_key(session, user), filters=filters, tile=place, version=version,
                          bucket=bucket)

@@ -202,3 +202,30 @@ def test_a_committed_change_invalidates_the_cached_tile(committed_settings):
             assert decode(again)["reports"][0]["status"] == "pris_en_compte"
     finally:
         app.state.engine.dispose()
+
+
+def test_tiles_follow_the_list_for_a_zone_and_a_search_with_sql_characters(client, session, settings):
+    """The tile's SQL is text around the list's compiled conditions: `%`, quotes and a zone pass as values."""
+    _, coordinator = builders.staff(session, "coordinateur")
+    odd = builders.make_report(session, settings, description="Tag « 100% l'abribus » ; DROP TABLE reports")
+    plain = builders.make_report(session, settings, quartier=builders.JAS_DE_BOUFFAN, description="Banc cassé")
+    session.flush()
+    points = [location(session, r) for r in (odd, plain)]
+    (lat, lon), (lat2, lon2) = points
+    zone = f"{lon - 0.0001},{lat - 0.0001},{lon + 0.0001},{lat + 0.0001}"
+    for params in ({"q": "100% l'abribus"}, {"bbox": zone}, {"q": "banc", "bbox": f"{lon2 - 1e-4},{lat2 - 1e-4},"
+                                                                           f"{lon2 + 1e-4},{lat2 + 1e-4}"}):
+        expected = list_refs(client, coordinator, params)
+        assert len(expected) == 1, params
+        for z in (12, map_tiles.POINTS_ZOOM):
+            assert tile_refs(client, coordinator, points, params, z=z) == expected, (params, z)
+
+
+def test_the_tile_s_transaction_runs_without_jit_at_the_data_version(session, settings):
+    builders.make_report(session, settings)
+    session.flush()
+    now, version = map_tiles.clock_and_version(session)
+    assert session.scalar(text("SHOW jit")) == "off"  # costed high, a tile would be JIT-compiled for seconds
+    assert now == session.scalar(text("SELECT now()"))
+    last, called = session.execute(text("SELECT last_value, is_called FROM report_map_version")).one()
+    assert version == (last if called else 0)
