@@ -8,6 +8,11 @@ does not see Pillow's or libvips' C allocations), then timed runs; the pipelines
 a few rounds so that other load on the machine hits them alike, and the ratios are taken within
 one run. Every pipeline produces the two stored outputs: a display JPEG (long side 2048) and a
 thumbnail (400), metadata stripped, quality 85.
+
+Face detection (CenterFace, run inside `gusp.photos.process` since the blurring work) is left out
+by default: neither libvips nor the naive pipeline looks for faces, so GUSP runs with
+`pipeline.find_faces` replaced by a function finding nothing, as bench_faces.py's "without" line
+does (detection's own cost is measured there). `--with-faces` times the whole of `process`.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ if str(ROOT) not in sys.path:
 DISPLAY, THUMBNAIL, QUALITY = 2048, 400, 85
 
 PIPELINES = {
-    "gusp": "`gusp.photos.process`",
+    "gusp": "`gusp.photos.process`, face detection left out (see --with-faces)",
     "vips": "libvips `thumbnail_buffer` ×2",
     "vips_same": "libvips `thumbnail_buffer` ×2 at GUSP's display size",
     "naive": "naive Pillow: full decode, exif_transpose, 2 Lanczos resizes",
@@ -84,10 +89,13 @@ def make_photo(path: Path, *, width: int = 4000, height: int = 3000, seed: int =
 # --- the pipelines, each returning (display bytes, display size, thumbnail bytes, thumbnail size)
 
 
-def _gusp(data: bytes) -> Callable[[], tuple]:
+def _gusp(data: bytes, *, with_faces: bool = False) -> Callable[[], tuple]:
     from gusp import photos
     from gusp.config import Settings
+    from gusp.photos import pipeline
 
+    if not with_faces:  # the same work as the other pipelines: no detector, no blur
+        pipeline.find_faces = lambda image, **_: []
     settings = Settings(display_max_px=DISPLAY, thumbnail_max_px=THUMBNAIL, jpeg_quality=QUALITY)
 
     def run() -> tuple:
@@ -146,11 +154,11 @@ def _memory_kib(field: str) -> int:
     return 0
 
 
-def worker(name: str, path: Path, runs: int, display: int) -> dict:
+def worker(name: str, path: Path, runs: int, display: int, *, with_faces: bool = False) -> dict:
     """Runs in its own process: baseline after imports, peak RSS of one run, then timed runs."""
     data = path.read_bytes()
     run = {
-        "gusp": lambda: _gusp(data),
+        "gusp": lambda: _gusp(data, with_faces=with_faces),
         "naive": lambda: _naive(data),
         "vips": lambda: _vips(data),
         "vips_same": lambda: _vips(data, display=display),
@@ -217,6 +225,7 @@ def _measure(path: Path, args: argparse.Namespace) -> dict[str, dict]:
         for name in PIPELINES:
             display = max(results["gusp"]["display"]) if "gusp" in results else DISPLAY
             command = [sys.executable, __file__, "--worker", name, "--input", str(path), "--runs", str(per_round)]
+            command += ["--with-faces"] if args.with_faces else []
             out = subprocess.run([*command, "--display", str(display)], check=True, capture_output=True, text=True)
             result = json.loads(out.stdout)
             if name in results:
@@ -237,12 +246,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="timed runs per pipeline and photo (median reported)")
     parser.add_argument("--rounds", type=int, default=3, help="fresh processes per pipeline and photo, interleaved")
     parser.add_argument("--sizes", nargs="*", type=_size, help="WIDTHxHEIGHT of the photos (default: the corpus)")
+    parser.add_argument("--with-faces", action="store_true",
+                        help="time GUSP with its face detection (the other pipelines have none)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--display", type=int, default=DISPLAY, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.input, args.runs, args.display)))
+        print(json.dumps(worker(args.worker, args.input, args.runs, args.display, with_faces=args.with_faces)))
         return
 
     load = os.getloadavg()[0]
@@ -256,6 +267,8 @@ def main() -> None:
             print(f"… {label} done", file=sys.stderr, flush=True)
     runs = len(rows[0][4]["gusp"]["times"])
 
+    detection = "included (--with-faces)" if args.with_faces else "left out (find_faces replaced by a no-op)"
+    print(f"GUSP's face detection: {detection}.")
     print(f"Inputs: photo-like JPEGs, EXIF orientation 6, quality 92 (80 from 20 MP); outputs: JPEG q{QUALITY}, "
           f"display ≤ {DISPLAY} px, thumbnail ≤ {THUMBNAIL} px, no metadata. Median of {runs} runs in {args.rounds} "
           "fresh processes per pipeline and photo (interleaved), each after one untimed run; peak RSS: that first "
