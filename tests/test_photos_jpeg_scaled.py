@@ -1,7 +1,7 @@
 """JPEGs decoded at M/8 by libjpeg-turbo (3/8, 5/8, 6/8): the same guarantees as Pillow's path.
 
 With a 1,000 px display, a 1,800 px JPEG decodes at 5/8 (1,125 px; 1/2 would give 900, under
-95 %), as an 8-megapixel phone photo (3,264 px) does for the 2,048 px display.
+93.75 %), as an 8-megapixel phone photo (3,264 px) does for the 2,048 px display.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ def _header(data: bytes, **overrides: object) -> decode.Header:
         ((3264, 2448), 5, (2040, 1530)),  # jolla.jpg's size, for the 2,048 px display: no resample at all
         ((2720, 2040), 6, (2040, 1530)),
         ((6000, 4000), 3, (2250, 1500)),  # 24 MP: 1/2 would leave 3,000 px to resample
-        ((3840, 2160), 5, (2400, 1350)),
+        ((2592, 1944), 6, (1944, 1458)),  # 5 MP: 1,944 px is 94.9 % of 2,048, with no resample
+        ((3456, 2592), 5, (2160, 1620)),  # 9 MP: 1/2 would give 1,728 px (84 %), resampled from 2,160
         ((2448, 3264), 5, (1530, 2040)),  # portrait: the long side counts
     ],
 )
@@ -41,10 +42,10 @@ def test_the_smallest_eighth_that_still_fills_the_display_is_chosen(size, eighth
     assert _header(data).scaled_size == decoded
 
 
-@pytest.mark.parametrize("size", [(4000, 3000), (1960, 1470), (2000, 1500), (8064, 6048), (2592, 1944)])
+@pytest.mark.parametrize("size", [(4000, 3000), (1960, 1470), (2000, 1500), (8064, 6048), (3840, 2160), (2400, 1800)])
 def test_other_scales_stay_with_pillow(size):
-    """1/1, 1/2, 1/4, 1/8: Pillow's draft mode, with libjpeg-turbo's SIMD inverse DCTs; 7/8 (2,592 px: 6/8
-    would give 1,944 px, 2 px under 95 %) costs more than a whole decode and a resample."""
+    """1/1, 1/2, 1/4, 1/8: Pillow's draft mode, with libjpeg-turbo's SIMD inverse DCTs (16:9 8 MP: 1/2 gives
+    1,920 px); 7/8 (2,400 px: 6/8 would give 1,800) costs more than a whole decode and a resample."""
     assert jpeg_scaled.eighths(size, 2048) in (1, 2, 4, 7, 8)
     assert _header(build.make_jpeg(*size, quality=60)).scaled_size is None
 
@@ -120,9 +121,9 @@ def test_the_decode_really_is_scaled():
     header = _header(build.make_jpeg(1800, 1350), **SMALL_DISPLAY)
     pixels, orientation, icc = decode.decode(header, field="photos")
 
-    assert (pixels.mode, pixels.size) == ("RGB", (1125, 844))
+    assert (pixels.mode, pixels.size) == ("RGBX", (1125, 844))  # the decoder's own buffer, not a copy
     assert orientation == 1 and icc is None
-    assert isinstance(pixels, Image.Image) and not pixels.readonly
+    assert isinstance(pixels, Image.Image) and pixels.readonly  # every later step makes a new image
 
 
 @pytest.mark.filterwarnings("ignore:.*:UserWarning")
@@ -143,3 +144,14 @@ def test_mangled_jpegs_give_a_photo_or_a_domain_error_never_a_crash():
         else:
             assert max(result.display.width, result.display.height) <= 1000
     assert refused > 0
+
+
+def test_an_upright_display_straight_from_the_decoder_is_stored_as_plain_rgb():
+    """No resample, no transposition: the decoder's RGBX buffer itself is encoded, as three channels."""
+    result = process(build.make_jpeg(3264, 2448))
+
+    image = opened(result.display)
+    assert (image.mode, image.size) == ("RGB", (2040, 1530))
+    assert near(corner(image, "tl"), build.RED) and near(corner(image, "tr"), build.BLUE)
+    assert opened(result.thumbnail).mode == "RGB"
+    assert_no_metadata(result.display)

@@ -17,11 +17,14 @@ from PIL import Image, ImageCms
 log = logging.getLogger(__name__)
 
 # Shrinking by an integer factor is several times cheaper than a resample: libjpeg's IDCT can
-# decode a JPEG at 1/2, 1/4 or 1/8 of its size, and Image.reduce averages k×k blocks. Such a
-# shrink is taken when the display it gives still reaches this share of display_max_px: 12- and
-# 48-megapixel photos (4000, 4032, 8064 px) then give 2000 or 2016 px displays instead of 2048,
-# a difference no screen shows, for a third of the time and a quarter of the memory.
-MIN_FILL = 0.95
+# decode a JPEG at M/8 of its size, and Image.reduce averages k×k blocks. Such a shrink is taken
+# when the display it gives still reaches this share of display_max_px, 1,920 of 2,048 px: a
+# display at least as wide as a Full HD screen. 5-megapixel photos (2592 px) then give 1944 px
+# displays (6/8), 16:9 8-megapixel ones (3840 px) 1920 px (1/2), 12- and 48-megapixel ones 2000
+# or 2016 px, with no resample at all: half the CPU of a resample to exactly 2048 px
+# (docs/benchmarks.md, 2026-12-04 evening). 9- and 10-megapixel photos (1728 and 1824 px at 1/2)
+# are still resampled to 2048 px.
+MIN_FILL = 0.9375
 # The resample of a display when no block average fits (see shrink): an area-weighted average
 # (OpenCV's INTER_AREA), the textbook filter for shrinking, with the fewest taps of Pillow's
 # filters: 3264 → 2048 px costs 40 ms instead of 95 ms bicubic (docs/benchmarks.md).
@@ -72,7 +75,8 @@ def reduce_factor(size: tuple[int, int], target: int) -> int:
 
 
 def needs_flattening(image: Image.Image) -> bool:
-    return image.mode not in ("L", "RGB", "CMYK") or image.has_transparency_data
+    """RGBX (jpeg_scaled's decodes) is RGB with an unused fourth byte: Pillow's own layout for RGB."""
+    return image.mode not in ("L", "RGB", "RGBX", "CMYK") or image.has_transparency_data
 
 
 def _flatten(image: Image.Image) -> Image.Image:
@@ -166,14 +170,14 @@ def in_background(function: Callable[..., T], *args: object, **kwargs: object) -
 
 
 def to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:
-    """Convert to sRGB RGB using the embedded profile (iPhones: Display P3), since the profile is dropped."""
+    """Convert to sRGB RGB (or RGBX) using the embedded profile (iPhones: Display P3), since the profile is dropped."""
     transform = _icc_transform(icc, image.mode) if icc else None
     if transform is not None:
         try:
             return ImageCms.applyTransform(image, transform)
         except (ImageCms.PyCMSError, ValueError, OSError) as exc:
             log.info("ICC transform failed, colours kept as they are: %r", exc)
-    return image if image.mode == "RGB" else image.convert("RGB")
+    return image if image.mode in ("RGB", "RGBX") else image.convert("RGB")  # the encoder writes RGBX as RGB
 
 
 def _icc_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
