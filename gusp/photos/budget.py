@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
+from PIL import Image
+
 from gusp import errors
 from gusp.config import Settings
 from gusp.photos import decode, resize
@@ -32,6 +34,11 @@ MIB = 1024 * 1024
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameters
 _M_ARENA_MAX = -8
 MALLOC_ARENAS = 2  # glibc would make up to 8 a core, each keeping what its threads freed
+# Pillow's own cache of freed pixel blocks (16 MiB each), reused by the next image of the process:
+# a fresh mapping costs the kernel's page faults and zeroing, 10-15 ms for each display-sized image
+# on this VM (resample + transposition of a 9 MP photo: 72 ms CPU uncached, 44 ms cached;
+# docs/benchmarks.md, 2026-12-04 evening). At most this many blocks stay resident, 64 MiB.
+PILLOW_CACHED_BLOCKS = 4
 RETRY_AFTER_S = 10  # what a refused request is told to wait; a phone's outbox retries on its own anyway
 MAX_WAITING = 8  # requests queued for a share; more are answered 503 at once, keeping threads free for others
 
@@ -166,6 +173,7 @@ def _return_freed_pixels() -> None:
     some 10–20 MiB, and eight bombs in a row took the server past 1 GB (CI, under load). Two
     arenas shared by all threads keep that bounded for a little lock contention.
     """
+    Image.core.set_blocks_max(PILLOW_CACHED_BLOCKS)  # a bounded few kept for reuse (see PILLOW_CACHED_BLOCKS)
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(_M_MMAP_THRESHOLD, 8 * MIB)
