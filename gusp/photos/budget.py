@@ -63,7 +63,8 @@ def estimate(header: decode.Header, *, settings: Settings) -> int:
     """
     image = header.image
     width, height = header.decoded_size  # after a reduced JPEG decode
-    decoded = width * height * pixel_bytes(image.mode) * (2 if header.scaled_size else 1)  # + libjpeg-turbo's copy
+    # A scaled JPEG decode counts twice: its buffer is no longer copied, the second is a margin.
+    decoded = width * height * pixel_bytes(image.mode) * (2 if header.scaled_size else 1)
     source = header.width * header.height
     factor = resize.reduce_factor((width, height), settings.display_max_px)
     reduced = math.ceil(width / factor) * math.ceil(height / factor)
