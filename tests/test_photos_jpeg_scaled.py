@@ -7,6 +7,7 @@ With a 1,000 px display, a 1,800 px JPEG decodes at 5/8 (1,125 px; 1/2 would giv
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -155,3 +156,18 @@ def test_an_upright_display_straight_from_the_decoder_is_stored_as_plain_rgb():
     assert near(corner(image, "tl"), build.RED) and near(corner(image, "tr"), build.BLUE)
     assert opened(result.thumbnail).mode == "RGB"
     assert_no_metadata(result.display)
+
+
+def test_a_face_in_a_display_straight_from_the_decoder_is_blurred():
+    """The read-only RGBX buffer goes through detection and the blur like any decoded image."""
+    canvas = Image.new("RGB", (3264, 2448), (120, 130, 140))
+    face = Image.open(Path(__file__).parent / "data" / "faces" / "astronaut.jpg").convert("RGB")
+    canvas.paste(face.resize((face.width * 2, face.height * 2)), (800, 600))
+    result = process(build.encode(canvas, "JPEG", quality=90))
+
+    assert (result.display.width, result.display.height) == (2040, 1530)
+    assert result.regions and result.original is not None
+    assert opened(result.display).mode == "RGB"
+    region = result.regions[0]
+    box = (region.x, region.y, region.x + region.w, region.y + region.h)
+    assert opened(result.display).crop(box).tobytes() != opened(result.original).crop(box).tobytes()
