@@ -7,7 +7,11 @@ private, one origin serves pages and photos, and what may be served is decided h
 hidden by a coordinator, of a sensitive category or awaiting publication, it answers 404. So it is
 revalidated at each use (`no-cache` with an ETag, answered 304 while unchanged), never cached as
 immutable: a photo hidden today must not stay in browsers and proxies for a year.
-`/api/v1/gestion/media/{key}` serves any stored key to signed-in staff (never stored by caches).
+`/api/v1/gestion/media/{key}` serves signed-in staff (never stored by caches) the renditions of the
+photos they may see: a report's photos, hidden ones included, if the report is theirs to see
+(gusp.access), a diagnostic's photos if the diagnostic is; unblurred originals to coordinators and
+admins only. Keys are content hashes, yet a key once public (a photo hidden since) or read in a
+forwarded mail must not open another partner's report: whatever else answers the same 404.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import ColumnElement, exists, or_, select
 from starlette.background import BackgroundTask
 
-from gusp import access, errors
-from gusp.models import ReportPhoto
+from gusp import access, diagnostics, errors
+from gusp.models import Report, ReportPhoto, User
+from gusp.models.diagnostics import Diagnostic, DiagnosticFinding, DiagnosticPhoto
 from gusp.api import auth_deps, deps
 from gusp.public import visibility
 from gusp.storage import PhotoStorage
@@ -65,14 +70,23 @@ def read_photo(key: str, request: Request, session: deps.SessionDep, storage: de
             responses=_JPEG, tags=["gestion"])
 def read_staff_photo(key: str, user: auth_deps.CurrentUser, session: deps.SessionDep,
                      storage: deps.StorageDep) -> Response:
-    """Any stored rendition, hidden photos included, for signed-in staff; keys are unguessable content hashes.
-    An unblurred original only for coordinators and admins (faces, plates)."""
-    if not access.sees_originals(user) and session.scalar(select(_original_only(key))):
+    """A rendition of a photo this account may see, hidden photos included; an unblurred original only
+    for coordinators and admins (faces, plates)."""
+    if len(key) > 80 or not session.scalar(select(_visible_to(user, key))):
         return _not_public()
     return _stream(storage, key, "private, no-store")
 
 
-def _original_only(key: str) -> ColumnElement[bool]:
-    """SQL: `key` is an unblurred original that no rendition shares."""
-    renditions = exists().where(or_(ReportPhoto.display_key == key, ReportPhoto.thumbnail_key == key))
-    return exists().where(ReportPhoto.original_key == key) & ~renditions
+def _visible_to(user: User, key: str) -> ColumnElement[bool]:
+    """SQL: `key` names a rendition (or, for those who see them, an original) of a photo `user` may see."""
+    def names(photo: type[ReportPhoto] | type[DiagnosticPhoto]) -> ColumnElement[bool]:
+        keys = [photo.display_key == key, photo.thumbnail_key == key]
+        if access.sees_originals(user) and photo is ReportPhoto:  # a diagnostic keeps no original
+            keys.append(ReportPhoto.original_key == key)
+        return or_(*keys)
+
+    reports = access.visible_reports(user, select(Report.id))
+    found = diagnostics.visible_diagnostics(user, select(Diagnostic.id))
+    findings = select(DiagnosticFinding.id).where(DiagnosticFinding.diagnostic_id.in_(found))
+    return (exists().where(names(ReportPhoto), ReportPhoto.report_id.in_(reports))
+            | exists().where(names(DiagnosticPhoto), DiagnosticPhoto.finding_id.in_(findings)))

@@ -90,3 +90,42 @@ def test_an_object_store_refusing_the_keys_is_a_clear_503(session, s3_settings, 
     assert refused.status_code == 503, refused.text
     assert refused.json()["code"] == "stockage_indisponible"
     assert session.scalar(select(func.count()).select_from(Report)) == 0
+
+
+def test_the_staff_route_serves_a_photo_only_to_whoever_sees_its_report(client, session):
+    """Keys are content hashes, yet one read in a forwarded mail, or public before the photo was hidden,
+    must not open a report to a partner it was not given, nor to a group of another quartier."""
+    from gusp.models import Partner, Quartier
+
+    created = post(client, builders.form(session), [builders.jpeg(900, 700)])
+    assert created.status_code == 201, created.text
+    ref = created.json()["reference"]
+    report = session.scalar(select(Report).where(Report.reference == ref))
+    given, other = (Partner(name=f"Bailleur {n}", kind="bailleur", emails=[], active=True) for n in ("A", "B"))
+    session.add_all([given, other])
+    session.flush()
+    report.partner_id, report.assigned_at = given.id, report.created_at
+    session.flush()
+    elsewhere = session.scalar(select(Quartier.id).where(Quartier.id != report.quartier_id).limit(1))
+    coordinator = builders.staff(session, "coordinateur")[1]
+    [photo] = client.get(f"/api/v1/gestion/reports/{ref}", headers=coordinator).json()["staff_photos"]
+    urls = [photo["url"], photo["thumbnail_url"]]
+    assert all(url.startswith("/api/v1/gestion/media/") for url in urls)
+
+    allowed = {
+        "coordinator": coordinator,
+        "the partner given the report": builders.staff(session, "partenaire", partner_id=given.id)[1],
+        "a group of its quartier": builders.staff(session, "groupe", quartier_ids=[report.quartier_id])[1],
+    }
+    refused = {
+        "another partner": builders.staff(session, "partenaire", partner_id=other.id)[1],
+        "a group of another quartier": builders.staff(session, "groupe", quartier_ids=[elsewhere])[1],
+        "an agent who did not make it": builders.staff(session, "agent")[1],
+    }
+    for who, headers in allowed.items():
+        assert [client.get(url, headers=headers).status_code for url in urls] == [200, 200], who
+    for who, headers in refused.items():
+        answers = [client.get(url, headers=headers) for url in urls]
+        assert [a.status_code for a in answers] == [404, 404], who
+        assert answers[0].json()["code"] == "photo_introuvable" and answers[0].headers["Cache-Control"] == "no-store"
+    assert client.get(urls[0]).status_code == 401  # nobody signed in
