@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import ColumnElement, and_, func, select, text
 from sqlalchemy.orm import Session
 
 from gusp import access, errors, report_search, states
@@ -152,8 +152,14 @@ def _compiled(session: Session, query) -> tuple[str, dict]:
     return compiled.string, dict(compiled.params)
 
 
+def _late(due: ColumnElement | None, now: datetime) -> ColumnElement[bool]:
+    """Open and past the deadline that counts (`due`: the triage list's, gusp.deadlines); never NULL."""
+    due = Report.due_at if due is None else due
+    return and_(Report.status.in_([s.value for s in states.OPEN]), due.is_not(None), due < now)
+
+
 def render(*, session: Session, user: User, filters: report_search.Filters, tile: Tile, now: datetime,
-           tz: ZoneInfo) -> bytes:
+           tz: ZoneInfo, due: ColumnElement | None = None) -> bytes:
     """The tile's bytes (MVT, possibly empty): one query, after `clock_and_version` (JIT off).
 
     Only the filters go through SQLAlchemy (the triage list's own conditions, compiled once here);
@@ -162,7 +168,7 @@ def render(*, session: Session, user: User, filters: report_search.Filters, tile
     points = tile.z >= POINTS_ZOOM
     per_side = EXTENT if points else CELLS
     open_statuses = [s.value for s in states.OPEN]
-    overdue = and_(Report.status.in_(open_statuses), Report.due_at.is_not(None), Report.due_at < now)  # never NULL
+    overdue = _late(due, now)
     # A hair wider than the tile: the grid, not this prefilter, decides which tile a point is in.
     envelope = func.ST_Expand(func.ST_Transform(func.ST_TileEnvelope(tile.z, tile.x, tile.y), 4326), 1e-7)
     columns = [Report.id, Report.status, overdue.label("late"), func.ST_X(Report.location).label("lon"),
@@ -170,7 +176,7 @@ def render(*, session: Session, user: User, filters: report_search.Filters, tile
     if points:
         columns += [Report.reference, Report.category_code]
     filtered = access.visible_reports(user, select(*columns)).where(
-        *report_search.conditions(filters, now=now, tz=tz), Report.location.op("&&")(envelope))
+        *report_search.conditions(filters, now=now, tz=tz, due=due), Report.location.op("&&")(envelope))
     filtered_sql, params = _compiled(session, filtered)
     sql = (_POINTS if points else _CLUSTERED).replace("{filtered}", filtered_sql)
     params |= {"t_world": WORLD, "t_cell": tile.size / per_side, "t_kx": WORLD / 180.0,
@@ -234,11 +240,11 @@ class MapCounts:
     data: list[QuartierCounts]
 
 
-def counts(*, session: Session, user: User, filters: report_search.Filters, now: datetime, tz: ZoneInfo) -> MapCounts:
+def counts(*, session: Session, user: User, filters: report_search.Filters, now: datetime, tz: ZoneInfo,
+           due: ColumnElement | None = None) -> MapCounts:
     """Exact counts of the reports the map's tiles hold, per quartier and status (one GROUP BY)."""
-    overdue = and_(Report.status.in_([s.value for s in states.OPEN]), Report.due_at.is_not(None), Report.due_at < now)
-    filtered = access.visible_reports(user, select(Report.quartier_id, Report.status, overdue.label("late"))).where(
-        *report_search.conditions(filters, now=now, tz=tz))
+    filtered = access.visible_reports(user, select(Report.quartier_id, Report.status, _late(due, now).label("late")))
+    filtered = filtered.where(*report_search.conditions(filters, now=now, tz=tz, due=due))
     sql, params = _compiled(session, filtered)
     rows: dict[int | None, dict] = {}
     names: dict[int | None, tuple[str | None, str]] = {None: (None, "Hors périmètre")}

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import text
 
-from gusp import map_tiles
+from gusp import deadlines, map_tiles
 from gusp.api import auth_deps, deps, report_filters
 
 router = APIRouter(tags=["gestion"])
@@ -43,7 +43,7 @@ def tile(z: int, x: int, y: int, request: Request, session: deps.SessionDep, set
     body = cache.get(tag)
     if body is None:
         body = map_tiles.render(session=session, user=user, filters=filters, tile=place, now=now,
-                                tz=ZoneInfo(settings.timezone))
+                                tz=ZoneInfo(settings.timezone), due=deadlines.due_expression(settings))
         cache.put(tag, body)
     return Response(body, media_type=map_tiles.MEDIA_TYPE, headers=headers)
 
@@ -55,4 +55,5 @@ def map_counts(session: deps.SessionDep, settings: deps.SettingsDep, user: auth_
     """Les signalements que montrent les tuiles pour les mêmes filtres, comptés par quartier et par statut,
     avec ceux en retard : le tableau à côté de la carte."""
     now: datetime = session.scalar(text("SELECT now()"))
-    return map_tiles.counts(session=session, user=user, filters=filters, now=now, tz=ZoneInfo(settings.timezone))
+    return map_tiles.counts(session=session, user=user, filters=filters, now=now, tz=ZoneInfo(settings.timezone),
+                            due=deadlines.due_expression(settings))

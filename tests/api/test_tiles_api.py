@@ -229,3 +229,26 @@ def test_the_tile_s_transaction_runs_without_jit_at_the_data_version(session, se
     assert now == session.scalar(text("SELECT now()"))
     last, called = session.execute(text("SELECT last_value, is_called FROM report_map_version")).one()
     assert version == (last if called else 0)
+
+
+def test_a_report_left_nouveau_past_the_triage_deadline_is_late_on_the_map_as_in_the_list(client, session, settings):
+    assert settings.triage_delay_days > 0
+    _, coordinator = builders.staff(session, "coordinateur")
+    waiting = builders.make_report(session, settings, description="Personne ne l'a encore vu")
+    fresh = builders.make_report(session, settings, description="Arrivé à l'instant")
+    waiting.created_at -= timedelta(days=settings.triage_delay_days, hours=1)
+    session.flush()
+    points = [location(session, r) for r in (waiting, fresh)]
+
+    assert list_refs(client, coordinator, {"overdue": "true"}) == {waiting.reference}
+    assert tile_refs(client, coordinator, points, {"overdue": "true"}) == {waiting.reference}
+    assert tile_refs(client, coordinator, points, {"overdue": "false"}) == {fresh.reference}
+    x, y = tile_of(*points[0], map_tiles.POINTS_ZOOM)
+    flags = {f["reference"]: f["overdue"] for f in decode(client.get(
+        f"/api/v1/tiles/{map_tiles.POINTS_ZOOM}/{x}/{y}.mvt", headers=coordinator))["reports"]}
+    assert flags[waiting.reference] is True and flags.get(fresh.reference, False) is False
+    table = client.get("/api/v1/stats/map", headers=coordinator).json()
+    assert (table["total"], table["overdue"]) == (2, 1)
+    x, y = tile_of(*points[0], 12)
+    clusters = decode(client.get(f"/api/v1/tiles/12/{x}/{y}.mvt", headers=coordinator)).get("clusters", [])
+    assert sum(c["overdue"] for c in clusters) == 1
