@@ -73,7 +73,7 @@ def generate(*, session: Session, settings: Settings, storage: PhotoStorage, use
                                    figures=figures, tz=tz) if previous else None)
     ctx = _Context(session=session, storage=storage, user=user, covered=covered, period=period, tz=tz, at=at,
                    st=layout.styles())
-    ask = pack_tables.Ask(session=session, user=user, scope=covered.scope(period), tz=tz, at=at)
+    ask = pack_tables.Ask(session=session, user=user, scope=covered.scope(period), tz=tz, now=at)
     st = ctx.st
     story = [*_cover(ctx, figures), PageBreak(), *_changes(ctx, changes), PageBreak(),
              *pack_tables.months(st, figures), *pack_tables.categories(st, figures), CondPageBreak(60 * mm),

@@ -7,17 +7,12 @@ once, here, by `typography.number` / `typography.percent`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Spacer
-from sqlalchemy.orm import Session
 
-from gusp import packs, stats, stats_delays, stats_places, stats_rates
-from gusp.models import User
+from gusp import packs, stats_delays, stats_places, stats_rates
 from gusp.pdf import drawing, layout, typography
+from gusp.stats_tables import Ask  # what the tables ask the statistics: the dashboard's own
 
 HOTSPOTS_SHOWN = 10
 DEFINITIONS = {
@@ -39,20 +34,6 @@ DEFINITIONS = {
     "hotspots": "Lieux où au moins 3 signalements de la même catégorie reçus sur la période sont à moins de 50 m "
                 "les uns des autres (ST_ClusterDBSCAN, Lambert-93) ; les plus gros d'abord.",
 }
-
-
-@dataclass(frozen=True)
-class Ask:
-    """What the tables need to ask the statistics."""
-
-    session: Session
-    user: User
-    scope: stats.Scope
-    tz: ZoneInfo
-    at: datetime
-
-    def args(self) -> dict:
-        return {"session": self.session, "user": self.user, "scope": self.scope, "tz": self.tz, "now": self.at}
 
 
 def _widths(*shares: float) -> list[float]:
