@@ -1,1 +1,5 @@
 """GUSP: field reports of the living environment for the Politique de la Ville."""
+
+# Settings.database_url's default, here so that a command that builds no Settings (a perimeter load,
+# which starts without pydantic) reads the same one (gusp.cli.database_url).
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gusp"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gusp import errors
+from gusp import DEFAULT_DATABASE_URL, errors
 
 if TYPE_CHECKING:
     from gusp.config import Settings
@@ -17,8 +17,6 @@ if TYPE_CHECKING:
 # load starts in a fraction of the time the whole command set takes to import). SQLAlchemy too is
 # imported by the commands that use it: a perimeter load runs on psycopg alone, and builds no Settings
 # (importing pydantic-settings alone is 0.3 s of CPU, a fifth of the load beside ogr2ogr).
-# Settings.database_url's default, for the commands that build no Settings (a test keeps them equal).
-DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gusp"
 OWN_COMMANDS = frozenset({"serve", "db", "perimeters", "zones", "worker", "contacts", "demo"})
 
 

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gusp import DEFAULT_DATABASE_URL
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_DIR / "data"
 
@@ -30,7 +32,7 @@ class Settings(BaseSettings):
         description="production: `gusp serve` refuses to start without public_url; development: relative links allowed.",
     )
     database_url: str = Field(
-        "postgresql+psycopg://postgres@127.0.0.1:5432/gusp",
+        DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL of the PostgreSQL/PostGIS database.",
     )
     media_dir: Path = Field(PROJECT_DIR / "var" / "media", description="Where stored photos live.")
