@@ -20,9 +20,8 @@ import time
 
 from sqlalchemy import text
 
-from gusp import db, demo_bulk, duplicates, migrate
+from gusp import db, duplicates
 from gusp.config import Settings
-from gusp.geo import perimeters
 
 # Points drawn in the quartiers' bounding boxes, kept when inside one (where reports are).
 POINTS = """
@@ -34,15 +33,7 @@ POINTS = """
 
 def seeded(base: Settings, size: int) -> tuple[str, float]:
     url = common.scratch_url(base.database_url)
-    settings = base.model_copy(update={"database_url": url})
-    migrate.upgrade(settings=settings)
-    with db.command_session(url) as session:
-        perimeters.load(session=session, path=settings.perimeters_file)
-    start = time.perf_counter()
-    with db.command_session(url) as session:
-        demo_bulk.generate(session=session, settings=settings, size=size)
-    demo_bulk.vacuum_analyze(settings=settings)
-    return url, time.perf_counter() - start
+    return url, common.seed_demo(base.model_copy(update={"database_url": url}), size)
 
 
 def measure(url: str, settings: Settings, calls: int) -> dict[str, object]:

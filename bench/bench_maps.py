@@ -45,9 +45,8 @@ import mapbox_vector_tile
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from gusp import accounts, credentials, db, demo_bulk, migrate
+from gusp import accounts, credentials, db, migrate
 from gusp.config import Settings
-from gusp.geo import perimeters
 from gusp.models import User
 
 ROOT = Path(__file__).resolve().parent
@@ -152,17 +151,6 @@ def tile_count(body: bytes) -> int:
     return points + sum(f["properties"]["count"] for f in layers.get("clusters", {}).get("features", []))
 
 
-def seed(url: str, settings: Settings, size: int) -> float:
-    migrate.upgrade(settings=settings)
-    with db.command_session(url) as session:
-        perimeters.load(session=session, path=settings.perimeters_file)
-    start = time.perf_counter()
-    with db.command_session(url) as session:
-        demo_bulk.generate(session=session, settings=settings, size=size)
-    demo_bulk.vacuum_analyze(settings=settings)
-    return time.perf_counter() - start
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=100_000)
@@ -176,7 +164,7 @@ def main() -> int:
     settings = base.model_copy(update={"database_url": url})
     servers: list[subprocess.Popen] = []
     try:
-        generation = seed(url, settings, args.size) if scratch else None
+        generation = common.seed_demo(settings, args.size) if scratch else None
         migrate.upgrade(settings=settings)
         python = tipg_python()
         tipg_version = subprocess.run([str(python), "-c", "import tipg; print(tipg.__version__)"],

@@ -23,9 +23,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 
-from gusp import db, demo_bulk, migrate, stats, storage
+from gusp import db, stats, storage
 from gusp.config import Settings
-from gusp.geo import perimeters
 from gusp.models import Quartier, User
 from gusp.pdf import meeting_pack
 
@@ -42,15 +41,8 @@ def main() -> int:
     base = Settings()
     url = common.scratch_url(base.database_url)
     settings = base.model_copy(update={"database_url": url})
-    migrate.upgrade(settings=settings)
     try:
-        with db.command_session(url) as session:
-            perimeters.load(session=session, path=settings.perimeters_file)
-        start = time.perf_counter()
-        with db.command_session(url) as session:
-            demo_bulk.generate(session=session, settings=settings, size=args.size)
-        demo_bulk.vacuum_analyze(settings=settings)
-        generation = time.perf_counter() - start
+        generation = common.seed_demo(settings, args.size)
         with db.command_session(url) as session:
             user = User(email="bench@gusp.example", full_name="Banc d'essai", role="coordinateur",
                         password_hash="!", active=True)

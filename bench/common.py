@@ -32,6 +32,24 @@ def scratch_url(database_url: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def seed_demo(settings, size: int) -> float:
+    """Migrate `settings.database_url`, load the perimeters, generate `size` reports as `gusp demo --size`
+    does (VACUUM ANALYZE after); the seconds the reports took."""
+    import time
+
+    from gusp import db, demo_bulk, migrate
+    from gusp.geo import perimeters
+
+    migrate.upgrade(settings=settings)
+    with db.command_session(settings.database_url) as session:
+        perimeters.load(session=session, path=settings.perimeters_file)
+    start = time.perf_counter()
+    with db.command_session(settings.database_url) as session:
+        demo_bulk.generate(session=session, settings=settings, size=size)
+    demo_bulk.vacuum_analyze(settings=settings)
+    return time.perf_counter() - start
+
+
 def free_port() -> int:
     """A TCP port free on the loopback interface, for a server the benchmark starts."""
     import socket
