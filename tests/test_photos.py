@@ -104,8 +104,10 @@ def test_every_exif_orientation_is_applied(orientation):
 @pytest.mark.parametrize(
     ("size", "display", "thumbnail"),
     [
-        ((3000, 2000), (2048, 1365), (400, 267)),
-        ((1200, 3000), (819, 2048), (160, 400)),
+        ((2200, 1400), (2048, 1303), (400, 254)),  # 6/8 would give 1650 px < 1728: decoded whole, resampled
+        ((1400, 2200), (1303, 2048), (254, 400)),  # portrait: the long side counts
+        ((3000, 2000), (1875, 1250), (400, 267)),  # 5/8: 1875 px >= 1728 (resize.MIN_FILL), no resample
+        ((1200, 3000), (750, 1875), (160, 400)),
         ((1000, 800), (1000, 800), (400, 320)),
         ((300, 200), (300, 200), (300, 200)),  # never upscaled
     ],
@@ -123,11 +125,12 @@ def test_sizes_are_capped_and_never_upscaled(size, display, thumbnail):
     [
         (build.make_jpeg(1960, 1470), (980, 735)),  # JPEG decoded at 1/2 by libjpeg
         (build.encode(build.marked_image(1960, 1470), "PNG"), (980, 735)),  # 2×2 block average
-        (build.make_jpeg(1800, 1350), (1000, 750)),  # 1/2 would give 900 < 93.75 %: resampled
+        (build.make_jpeg(1800, 1350), (900, 675)),  # 1/2: 900 px >= 27/32 of 1000
+        (build.make_jpeg(1100, 825), (1000, 750)),  # 6/8 would give 825 < 27/32: decoded whole, resampled
     ],
 )
-def test_a_cheap_integer_shrink_is_taken_within_a_sixteenth_of_the_display_size(data, display):
-    """resize.MIN_FILL: a 1000 px display may be 938-1000 px (1920 of 2048) when that avoids a full decode or resample."""
+def test_a_cheap_integer_shrink_is_taken_when_it_keeps_27_32_of_the_display_size(data, display):
+    """resize.MIN_FILL: a 1000 px display may be 844-1000 px (1728 of 2048) when that avoids a full decode or resample."""
     result = process(data, display_max_px=1000, thumbnail_max_px=200)
 
     assert (result.display.width, result.display.height) == display

@@ -18,13 +18,14 @@ log = logging.getLogger(__name__)
 
 # Shrinking by an integer factor is several times cheaper than a resample: libjpeg's IDCT can
 # decode a JPEG at M/8 of its size, and Image.reduce averages k×k blocks. Such a shrink is taken
-# when the display it gives still reaches this share of display_max_px, 1,920 of 2,048 px: a
-# display at least as wide as a Full HD screen. 5-megapixel photos (2592 px) then give 1944 px
-# displays (6/8), 16:9 8-megapixel ones (3840 px) 1920 px (1/2), 12- and 48-megapixel ones 2000
-# or 2016 px, with no resample at all: half the CPU of a resample to exactly 2048 px
-# (docs/benchmarks.md, 2026-12-04 evening). 9- and 10-megapixel photos (1728 and 1824 px at 1/2)
-# are still resampled to 2048 px.
-MIN_FILL = 0.9375
+# when the display it gives still reaches this share of display_max_px, 1,728 of 2,048 px (27/32:
+# 90 % of a Full HD screen's width). 5-megapixel photos (2592 px) then give 1944 px displays (6/8),
+# 8-megapixel ones 2040 px (5/8), 16:9 8-megapixel ones 1920 px, 9- and 10-megapixel ones 1728 and
+# 1824 px, 12-megapixel ones 2000 or 2016 px (1/2), 16-megapixel ones 1734 px (3/8), 48-megapixel ones
+# 2016 px (1/4), with no resample at all. A resample to exactly 2048 px costs as much as the decode
+# itself: with the bar at 1,920 px, 9- and 10-megapixel photos took 2.5× the CPU (docs/benchmarks.md,
+# 2026-12-05), short of the 3× below naive Pillow that issue 11 asks at every size.
+MIN_FILL = 27 / 32
 # The resample of a display when no block average fits (see shrink): an area-weighted average
 # (OpenCV's INTER_AREA), the textbook filter for shrinking, with the fewest taps of Pillow's
 # filters: 3264 → 2048 px costs 40 ms instead of 95 ms bicubic (docs/benchmarks.md).
