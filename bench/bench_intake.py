@@ -22,6 +22,7 @@ import common  # bench/common.py, beside this script
 import argparse
 import itertools
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -78,6 +79,28 @@ def load(url: str, *, seconds: float, clients: int, places: list[dict[str, str]]
     return latencies
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (0 if it is gone), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backends(engine) -> dict[int, float]:
+    """The PostgreSQL backends serving the scratch database (but this one), with their CPU so far."""
+    with engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                                 " AND pid <> pg_backend_pid()")).scalars().all()
+    return {pid: cpu_seconds(pid) for pid in pids}
+
+
+def client_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def started(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
     server = subprocess.Popen(command, env=env, cwd=Path(__file__).parent,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -116,7 +139,6 @@ def main() -> int:
                                        " FROM quartiers WHERE nom = 'Encagnane') s")).all()
         else:
             points = conn.execute(text(PLACES_SQL)).all()
-    engine.dispose()
     places = [{"lat": f"{lat:.6f}", "lon": f"{lon:.6f}"} for lat, lon in points]
     distinct = not args.same_address
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -130,6 +152,9 @@ def main() -> int:
     }
     results: dict[str, list[float]] = {name: [] for name in servers}
     done: dict[str, int] = {name: 0 for name in servers}
+    # CPU seconds spent during the measured runs (not the warm-ups): the server process, its database
+    # backends, this process's client threads. Less sensitive to a shared machine's load than the rates.
+    cpu: dict[str, list[float]] = {name: [0.0, 0.0, 0.0] for name in servers}
     try:
         print(f"Machine: {common.machine()}")
         print(f"Each server: one uvicorn process; {args.clients} client threads, {args.rounds} alternating runs "
@@ -141,13 +166,23 @@ def main() -> int:
                 try:
                     load(f"http://127.0.0.1:{port}", seconds=2, clients=args.clients, places=places,  # warm-up
                          distinct=distinct)
+                    with engine.connect() as conn:  # what autovacuum does in production (it is off here)
+                        conn.execute(text("ANALYZE"))
+                        conn.commit()
+                    before = (cpu_seconds(server.pid), backends(engine), client_cpu())
                     latencies = load(f"http://127.0.0.1:{port}", seconds=args.seconds, clients=args.clients,
                                      places=places, distinct=distinct)
+                    after = (cpu_seconds(server.pid), backends(engine), client_cpu())
+                    cpu[name][0] += after[0] - before[0]
+                    cpu[name][1] += sum(spent - before[1].get(pid, 0.0) for pid, spent in after[1].items())
+                    cpu[name][2] += after[2] - before[2]
                 finally:
                     server.terminate()
                     server.wait(timeout=10)
                 results[name] += latencies
                 done[name] += len(latencies)
+                print(f"- {name}: {len(latencies) / args.seconds:.0f} reports/s, load average "
+                      f"{os.getloadavg()[0]:.1f}", flush=True)
         print("| server | reports | reports/s | p50 ms | p95 ms |")
         print("|---|---:|---:|---:|---:|")
         rates = {}
@@ -156,9 +191,16 @@ def main() -> int:
             p95 = statistics.quantiles(latencies, n=20)[18]
             print(f"| {name} | {done[name]} | {rates[name]:.0f} | {statistics.median(latencies) * 1000:.0f} | "
                   f"{p95 * 1000:.0f} |")
+        print("\nCPU per report (ms) during the measured runs:\n")
+        print("| server | server process | PostgreSQL backends | client threads | total |")
+        print("|---|---:|---:|---:|---:|")
+        for name, spent in cpu.items():
+            per = [seconds * 1000 / max(done[name], 1) for seconds in spent]
+            print(f"| {name} | {per[0]:.2f} | {per[1]:.2f} | {per[2]:.2f} | {sum(per):.2f} |")
         gusp_rate, minimal_rate = rates.values()
         print(f"\nGUSP / minimal: {gusp_rate / minimal_rate:.2f}×")
     finally:
+        engine.dispose()
         db.drop_database(url)
     return 0
 
