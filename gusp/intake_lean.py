@@ -21,7 +21,6 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from geoalchemy2.elements import WKTElement
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -241,7 +240,6 @@ def _public(row: Any, *, data: schemas.ReportCreate, settings: Settings, publish
                                location_public=row.category_location_public)
     report = SimpleNamespace(
         reference=row.reference, status=states.ReportStatus.NOUVEAU.value, description=data.description,
-        location=WKTElement(f"POINT({float(data.lon)!r} {float(data.lat)!r})", srid=4326),
         accuracy_m=data.accuracy_m, attribution=row.attribution, nearest_distance_m=row.nearest_distance_m,
         published=published, similar_count=0, created_at=row.created_at, category=category, photos=[],
         quartier=SimpleNamespace(code=row.quartier_code, nom=row.quartier_nom) if row.quartier_code else None,
@@ -260,7 +258,7 @@ def _public(row: Any, *, data: schemas.ReportCreate, settings: Settings, publish
         status_label=states.STATUS_LABELS[status],
         category=public_views.category(report),
         description=public_views.description(report),
-        location=public_views.location(report),
+        location=public_views.location_at(report, lat=float(data.lat), lon=float(data.lon)),
         published=published,
         attribution=public_views.attribution(report),
         photos=[],

@@ -105,7 +105,14 @@ def location(report: Report) -> schemas.LocationPublic | None:
     if not visibility.location_is_public(report):
         return None
     point = to_shape(report.location)
-    return schemas.LocationPublic(lat=point.y, lon=point.x, accuracy_m=report.accuracy_m)
+    return location_at(report, lat=point.y, lon=point.x)
+
+
+def location_at(report: Report, *, lat: float, lon: float) -> schemas.LocationPublic | None:
+    """`location` for a report whose coordinates are in hand (the intake's): no geometry to parse."""
+    if not visibility.location_is_public(report):
+        return None
+    return schemas.LocationPublic(lat=lat, lon=lon, accuracy_m=report.accuracy_m)
 
 
 def attribution(report: Report) -> schemas.AttributionPublic:
