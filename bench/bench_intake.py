@@ -12,6 +12,11 @@ apart. They report from about 2,000 places drawn once (fixed seeds): half inside
 `--same-point` sends every report from one point in Encagnane instead (the figures before
 2026-12-04 evening): then every report is a likely duplicate of all the previous ones, and
 `--same-address` leaves out X-Forwarded-For (one address for all: the 8 clients queue on its counter).
+After each warm-up the database is analysed, as autovacuum does in production within a minute
+(it is off on the bench machine): else GUSP's duplicate search keeps plans made for an empty table
+and reads every report of the category at each intake. Besides the rates, the CPU per report of
+the server process, its PostgreSQL backends and the client threads is printed, from /proc (less
+sensitive to a shared machine's load than the rates).
 Run: .venv/bin/python bench/bench_intake.py [--seconds 15] [--clients 8] [--rounds 2]
 """
 
