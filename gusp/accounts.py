@@ -293,11 +293,12 @@ def resolve_session(*, session: Session, settings: Settings, cookie_value: str) 
     """The live session a cookie names; an idle, expired or deactivated one is deleted on sight."""
     if not cookie_value or len(cookie_value) > _MAX_SECRET_CHARS:
         return None
-    row = session.get(UserSession, _digest(cookie_value))
-    if row is None:
+    found = session.execute(select(UserSession, User).outerjoin(User, User.id == UserSession.user_id)
+                            .where(UserSession.id_hash == _digest(cookie_value))).first()  # one round trip
+    if found is None:
         return None
+    row, user = found
     now = _now()
-    user = session.get(User, row.user_id)
     idle = now - row.last_seen_at >= timedelta(minutes=settings.session_idle_minutes)
     if idle or now >= row.expires_at or user is None or not user.active:
         session.delete(row)

@@ -44,14 +44,17 @@ def resolve_api_token(*, session: Session, value: str) -> tuple[User, ApiToken] 
     """The active user behind a token that is neither revoked, expired nor malformed."""
     if not value.startswith(accounts.TOKEN_PREFIX) or len(value) != len(accounts.TOKEN_PREFIX) + accounts.TOKEN_RANDOM_CHARS:
         return None
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == accounts._digest(value))).first()
-    if row is None or row.revoked_at is not None:
+    found = session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                            .where(ApiToken.token_hash == accounts._digest(value))).first()  # one round trip
+    if found is None:
+        return None
+    row, user = found
+    if row.revoked_at is not None:
         return None
     now = accounts._now()
     if now >= row.expires_at:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    if not user.active:
         return None
     if row.last_used_at is None or now - row.last_used_at >= accounts._TOUCH_EVERY:
         row.last_used_at = now

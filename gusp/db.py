@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 import sqlalchemy.exc
-from sqlalchemy import Connection, DateTime, Engine, MetaData, String, TypeDecorator, create_engine, func, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, String, TypeDecorator, create_engine, event, func, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -51,6 +51,14 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+_FLUSHED = "gusp.flushed"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _context: object) -> None:
+    session.info[_FLUSHED] = True
+
+
 @contextmanager
 def transaction(session: Session) -> Iterator[Session]:
     """Commit on success, roll back on failure; a commit whose answer was lost is `enregistrement_incertain`.
@@ -64,6 +72,25 @@ def transaction(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+    _commit(session)
+
+
+@contextmanager
+def transaction_if_written(session: Session) -> Iterator[Session]:
+    """As `transaction`, but a block that wrote nothing commits nothing: its reads stay in the open
+    transaction, which the caller goes on with (a signed-in GET: no COMMIT, no second connection checkout)."""
+    session.info.pop(_FLUSHED, None)
+    try:
+        yield session
+        session.flush()
+    except BaseException:
+        session.rollback()
+        raise
+    if session.info.pop(_FLUSHED, False):
+        _commit(session)
+
+
+def _commit(session: Session) -> None:
     try:
         session.commit()
     except sqlalchemy.exc.DBAPIError as error:

@@ -59,7 +59,8 @@ def _not_signed_in(message: str = "Vous devez vous connecter.") -> errors.Unauth
 async def get_principal(request: Request, session: deps.SessionDep, settings: deps.SettingsDep) -> Principal | None:
     """The caller, or None when anonymous; CSRF is judged here, enforced by the aliases below.
 
-    Resolving commits the last-seen touch at once, before the route's own transaction. An anonymous
+    Resolving commits the last-seen touch (at most once a minute) or the deletion of a dead session at once,
+    before the route's own work; when it wrote nothing, its transaction stays open for the route. An anonymous
     caller (no Authorization header, no session cookie) is known without the database nor a thread.
     """
     if request.headers.get("authorization") is None and not request.cookies.get(SESSION_COOKIE):
@@ -74,7 +75,7 @@ def _resolve_principal(request: Request, session: Session, settings: Settings) -
         scheme, _, value = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise _not_signed_in("En-tête Authorization invalide : attendu « Bearer <jeton d'API> ».")
-        with db.transaction(session):
+        with db.transaction_if_written(session):
             found = credentials.resolve_api_token(session=session, value=value.strip())
         if found is None:
             raise _not_signed_in("Jeton d'API invalide ou révoqué.")
@@ -83,7 +84,7 @@ def _resolve_principal(request: Request, session: Session, settings: Settings) -
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    with db.transaction(session):
+    with db.transaction_if_written(session):
         found = accounts.resolve_session(session=session, settings=settings, cookie_value=cookie)
     if found is None:
         return None
