@@ -27,7 +27,9 @@ def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     return parts  # type: ignore[return-value]
 
 
-def report_filters(
+# `async def` although it does no I/O: a plain `def` dependency would cost a hop to the thread pool and back
+# on every request of the list, each map tile and the map's counts (see gusp.api.deps).
+async def report_filters(
     status: Annotated[list[states.ReportStatus] | None, Query()] = None,
     quartier: Annotated[list[str] | None, Query(description="Codes de quartier.")] = None,
     category: Annotated[list[str] | None, Query()] = None,
