@@ -6,12 +6,10 @@ private, no-cache`: the browser keeps the tile and asks again, a 304 costs one s
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import text
 
 from gusp import deadlines, map_tiles
 from gusp.api import auth_deps, deps, report_filters
@@ -54,6 +52,6 @@ def map_counts(session: deps.SessionDep, settings: deps.SettingsDep, user: auth_
                filters: report_filters.FiltersDep) -> map_tiles.MapCounts:
     """Les signalements que montrent les tuiles pour les mêmes filtres, comptés par quartier et par statut,
     avec ceux en retard : le tableau à côté de la carte."""
-    now: datetime = session.scalar(text("SELECT now()"))
+    now = map_tiles.clock(session)
     return map_tiles.counts(session=session, user=user, filters=filters, now=now, tz=ZoneInfo(settings.timezone),
                             due=deadlines.due_expression(settings))
