@@ -22,6 +22,7 @@ import hashlib
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -38,6 +39,7 @@ EXTENT = 4096  # MVT tile coordinates
 MAX_ZOOM = 22
 WORLD = 20037508.342789244  # half the width of the Web Mercator world, in metres
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+BLOCK_SHIFT = 3  # grouped tiles are rendered by blocks of 8 × 8 (one query, one scan of the rows, for a whole view)
 
 
 @dataclass(frozen=True)
@@ -131,19 +133,20 @@ SELECT ST_AsMVT(p.*, 'reports', {EXTENT}, 'geom') FROM (
 # Grouped by cell and status first (few aggregates per row), then folded per cell (few rows).
 _STATUSES = ", ".join(f"coalesce(sum(n) FILTER (WHERE status = '{s.value}'), 0)::int AS {s.value}"
                       for s in states.ReportStatus)
-_CLUSTERED = _LOCATED + f""",
+_CELLS = _LOCATED + f""",
 by_status AS (
     SELECT cx, cy, status, late, count(*)::int AS n, sum(mx) AS sx, sum(my) AS sy, min(id) AS id
     FROM located GROUP BY cx, cy, status, late
 ),
 cells AS MATERIALIZED (
-    SELECT sum(n)::int AS count, {_STATUSES}, coalesce(sum(n) FILTER (WHERE late), 0)::int AS overdue,
+    SELECT min(cx) / {CELLS} AS tx, min(cy) / {CELLS} AS ty, sum(n)::int AS count, {_STATUSES}, coalesce(sum(n) FILTER (WHERE late), 0)::int AS overdue,
            sum(sx) / sum(n) AS mx, sum(sy) / sum(n) AS my, min(id) AS id
     FROM by_status GROUP BY cx, cy
-    -- The tile's cells only (the envelope is a hair wider): tested on the groups, an aggregate so that the planner
+    -- The tile's (the block's) cells only (the envelope is a hair wider): tested on the groups, an aggregate so that the planner
     -- keeps it there; pushed down to the rows, its selectivity is guessed tiny and the rows get sorted, not hashed.
     HAVING min(cx) >= %(t_cx0)s AND min(cx) < %(t_cx1)s AND min(cy) >= %(t_cy0)s AND min(cy) < %(t_cy1)s
-)
+)"""
+_CLUSTERED = _CELLS + f"""
 SELECT (SELECT ST_AsMVT(a.*, 'reports', {EXTENT}, 'geom') FROM (
             SELECT r.reference, r.status, r.category_code AS category, c.overdue = 1 AS overdue,
                    {_GEOM.format(x="c.mx", y="c.my")} AS geom
@@ -152,6 +155,19 @@ SELECT (SELECT ST_AsMVT(a.*, 'reports', {EXTENT}, 'geom') FROM (
             SELECT count, {", ".join(s.value for s in states.ReportStatus)}, overdue,
                    {_GEOM.format(x="mx", y="my")} AS geom
             FROM cells WHERE count > 1) g)"""
+# A block of BLOCK × BLOCK tiles in one query: one row (tx, ty, bytes) per tile holding something.
+_GEOM_AT = _GEOM.replace("%(t_x)s, %(t_y)s", "t.tx::int, t.ty::int")
+_BLOCKED = _CELLS + f"""
+SELECT t.tx, t.ty,
+       (SELECT ST_AsMVT(a.*, 'reports', {EXTENT}, 'geom') FROM (
+            SELECT r.reference, r.status, r.category_code AS category, c.overdue = 1 AS overdue,
+                   {_GEOM_AT.format(x="c.mx", y="c.my")} AS geom
+            FROM cells c JOIN reports r ON r.id = c.id WHERE c.count = 1 AND c.tx = t.tx AND c.ty = t.ty) a)
+    || (SELECT ST_AsMVT(g.*, 'clusters', {EXTENT}, 'geom') FROM (
+            SELECT count, {", ".join(s.value for s in states.ReportStatus)}, overdue,
+                   {_GEOM_AT.format(x="c.mx", y="c.my")} AS geom
+            FROM cells c WHERE c.count > 1 AND c.tx = t.tx AND c.ty = t.ty) g)
+FROM (SELECT DISTINCT tx, ty FROM cells) t"""
 
 
 # The counts beside the map: one GROUP BY over the same rows, with the quartiers' names (not their outlines).
@@ -195,11 +211,15 @@ def _compiled(session: Session, query) -> tuple[str, dict]:
                     return found[0], dict(found[1])
         except TypeError:  # a parameter's value that cannot be hashed: compiled every time
             key = None
-    compiled = query.compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
-    found = compiled.string, dict(compiled.params)
-    if key is not None:
-        with _COMPILED_LOCK:
-            _COMPILED[key] = found
+    if key is None:
+        compiled = query.compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+        return compiled.string, dict(compiled.params)
+    # Compiled under the lock: the tiles of a new filter set, asked at once, compile it once (it holds the GIL anyway).
+    with _COMPILED_LOCK:
+        found = _COMPILED.get(key)
+        if found is None:
+            compiled = query.compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+            found = _COMPILED[key] = compiled.string, dict(compiled.params)
             while len(_COMPILED) > _COMPILED_MAX:
                 _COMPILED.popitem(last=False)
     return found[0], dict(found[1])
@@ -211,33 +231,63 @@ def _late(due: ColumnElement | None, now: datetime) -> ColumnElement[bool]:
     return and_(Report.status.in_([s.value for s in states.OPEN]), due.is_not(None), due < now)
 
 
-def render(*, session: Session, user: User, filters: report_search.Filters, tile: Tile, now: datetime,
-           tz: ZoneInfo, due: ColumnElement | None = None) -> bytes:
-    """The tile's bytes (MVT, possibly empty): one query, after `clock_and_version` (JIT off).
-
-    Only the filters go through SQLAlchemy (the triage list's own conditions, compiled once here);
-    the tile's part is fixed SQL text: nothing to build or compile per tile beyond a small SELECT.
-    """
-    points = tile.z >= POINTS_ZOOM
+def _query(*, session: Session, user: User, filters: report_search.Filters, region: Tile, zoom: int,
+           now: datetime, tz: ZoneInfo, due: ColumnElement | None) -> tuple[str, dict]:
+    """The filtered SELECT's SQL and the parameters for the tiles of `zoom` inside `region` (the tile itself,
+    or the tile of a lower zoom covering a block of them)."""
+    points = zoom >= POINTS_ZOOM
     per_side = EXTENT if points else CELLS
+    cells = per_side * 2 ** (zoom - region.z)  # cells of `zoom` per side of the region
     overdue = _late(due, _NOW)
     columns = [Report.id, Report.status, overdue.label("late"), func.ST_X(Report.location).label("lon"),
                func.ST_Y(Report.location).label("lat")]
     if points:
         columns += [Report.reference, Report.category_code]
     filtered = access.visible_reports(user, select(*columns)).where(
-        # A hair wider than the tile: the grid, not this prefilter, decides which tile a point is in.
+        # A hair wider than the region: the grid, not this prefilter, decides which tile a point is in.
         *report_search.conditions(filters, now=_NOW, tz=tz, due=due), Report.location.op("&&")(_ENVELOPE))
     filtered_sql, params = _compiled(session, filtered)
-    sql = (_POINTS if points else _CLUSTERED).replace("{filtered}", filtered_sql)
-    west, south, east, north = tile.lon_lat_bounds()
+    west, south, east, north = region.lon_lat_bounds()
     params |= {"t_w": west - _MARGIN, "t_s": south - _MARGIN, "t_e": east + _MARGIN, "t_n": north + _MARGIN}
-    params |= {"t_now": now, "t_world": WORLD, "t_cell": tile.size / per_side, "t_kx": WORLD / 180.0,
-              "t_ky": WORLD / math.pi, "t_z": tile.z, "t_x": tile.x, "t_y": tile.y,
-              "t_cx0": tile.x * per_side, "t_cx1": (tile.x + 1) * per_side,
-              "t_cy0": tile.y * per_side, "t_cy1": (tile.y + 1) * per_side}
+    params |= {"t_now": now, "t_world": WORLD, "t_cell": 2 * WORLD / 2**zoom / per_side, "t_kx": WORLD / 180.0,
+               "t_ky": WORLD / math.pi, "t_z": zoom, "t_x": region.x, "t_y": region.y,
+               "t_cx0": region.x * cells, "t_cx1": (region.x + 1) * cells,
+               "t_cy0": region.y * cells, "t_cy1": (region.y + 1) * cells}
+    return filtered_sql, params
+
+
+def render(*, session: Session, user: User, filters: report_search.Filters, tile: Tile, now: datetime,
+           tz: ZoneInfo, due: ColumnElement | None = None) -> bytes:
+    """The tile's bytes (MVT, possibly empty): one query, after `clock_and_version` (JIT off).
+
+    Only the filters go through SQLAlchemy (the triage list's own conditions, compiled once per filter set);
+    the tile's part is fixed SQL text.
+    """
+    filtered_sql, params = _query(session=session, user=user, filters=filters, region=tile, zoom=tile.z, now=now,
+                                  tz=tz, due=due)
+    sql = (_POINTS if tile.z >= POINTS_ZOOM else _CLUSTERED).replace("{filtered}", filtered_sql)
     body = session.connection().exec_driver_sql(sql, params).scalar()
     return bytes(body or b"")
+
+
+def block_of(tile: Tile) -> Tile | None:
+    """The block a grouped tile is rendered with: the tile of BLOCK_SHIFT zooms lower that covers it."""
+    if tile.z >= POINTS_ZOOM or tile.z < BLOCK_SHIFT:
+        return None
+    return Tile(tile.z - BLOCK_SHIFT, tile.x >> BLOCK_SHIFT, tile.y >> BLOCK_SHIFT)
+
+
+def render_block(*, session: Session, user: User, filters: report_search.Filters, block: Tile, now: datetime,
+                 tz: ZoneInfo, due: ColumnElement | None = None) -> dict[Tile, bytes]:
+    """Every tile of a block (`block_of`) in one query: the bytes `render` gives each, empty ones included."""
+    zoom = block.z + BLOCK_SHIFT
+    filtered_sql, params = _query(session=session, user=user, filters=filters, region=block, zoom=zoom, now=now,
+                                  tz=tz, due=due)
+    side = 2**BLOCK_SHIFT
+    tiles = {Tile(zoom, block.x * side + i, block.y * side + j): b"" for i in range(side) for j in range(side)}
+    for tx, ty, body in session.connection().exec_driver_sql(_BLOCKED.replace("{filtered}", filtered_sql), params):
+        tiles[Tile(zoom, tx, ty)] = bytes(body or b"")
+    return tiles
 
 
 class TileCache:
@@ -248,6 +298,7 @@ class TileCache:
         self._items: OrderedDict[str, bytes] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        self._filling: dict[str, threading.Event] = {}
 
     def get(self, key: str) -> bytes | None:
         with self._lock:
@@ -267,6 +318,26 @@ class TileCache:
             while self._bytes > self.max_bytes:
                 _, dropped = self._items.popitem(last=False)
                 self._bytes -= len(dropped)
+
+
+    def fill(self, key: str, render: Callable[[], dict[str, bytes]], wait_s: float = 60) -> None:
+        """Cache what `render` gives, rendered once for the concurrent callers of `key` (the first one renders,
+        the others wait for it, at most `wait_s`); a failure is raised to the one that rendered."""
+        with self._lock:
+            done = self._filling.get(key)
+            first = done is None
+            if first:
+                done = self._filling[key] = threading.Event()
+        if not first:
+            done.wait(wait_s)
+            return
+        try:
+            for item, value in render().items():
+                self.put(item, value)
+        finally:
+            with self._lock:
+                del self._filling[key]
+            done.set()
 
 
 def time_bucket(now: datetime, seconds: int) -> int:

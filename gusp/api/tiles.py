@@ -32,17 +32,28 @@ def tile(z: int, x: int, y: int, request: Request, session: deps.SessionDep, set
     place = map_tiles.Tile(z, x, y)
     now, version = map_tiles.clock_and_version(session)
     bucket = map_tiles.time_bucket(now, settings.map_overdue_lag_s)
-    tag = map_tiles.etag(scope=map_tiles.scope_key(session, user), filters=filters, tile=place, version=version,
-                         bucket=bucket)
+    scope = map_tiles.scope_key(session, user)
+
+    def tag_of(tile: map_tiles.Tile) -> str:
+        return map_tiles.etag(scope=scope, filters=filters, tile=tile, version=version, bucket=bucket)
+
+    tag = tag_of(place)
     headers = {"ETag": tag, "Cache-Control": "private, no-cache", "Vary": "Cookie, Authorization"}
     if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
         return Response(status_code=304, headers=headers)
     cache: map_tiles.TileCache = request.app.state.map_tiles
     body = cache.get(tag)
     if body is None:
-        body = map_tiles.render(session=session, user=user, filters=filters, tile=place, now=now,
-                                tz=ZoneInfo(settings.timezone), due=deadlines.due_expression(settings))
-        cache.put(tag, body)
+        asked = {"session": session, "user": user, "filters": filters, "now": now, "tz": ZoneInfo(settings.timezone),
+                 "due": deadlines.due_expression(settings)}
+        block = map_tiles.block_of(place)
+        if block is not None:  # the view's tiles, asked at once, wait for one query of their block
+            cache.fill("block:" + tag_of(block), lambda: {
+                tag_of(tile): value for tile, value in map_tiles.render_block(block=block, **asked).items()})
+            body = cache.get(tag)
+        if body is None:  # a tile of points, or its block's query failed in another request
+            body = map_tiles.render(tile=place, **asked)
+            cache.put(tag, body)
     return Response(body, media_type=map_tiles.MEDIA_TYPE, headers=headers)
 
 
