@@ -13,7 +13,9 @@ counts of the tiles covering an area add up to the list's count, exactly.
 
 Tiles are cached per (who may see what, filters, tile, data version, time bucket): the version
 (`report_map_version`, a sequence bumped when a report change commits) changes on every write,
-the time bucket bounds how late an « en retard » flag can be.
+the time bucket bounds how late an « en retard » flag can be. Grouped tiles are rendered by blocks of
+8 × 8 (`render_block`: one query, one scan of the rows, for the tiles of a view asked at once; the
+other requests wait for it, `TileCache.fill`).
 """
 
 from __future__ import annotations

@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import mapbox_vector_tile
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from gusp import db, map_tiles, partners, states, triage
+from gusp import db, map_tiles, partners, report_search, states, triage
 from gusp.api.main import create_app
 from tests import builders
 
@@ -226,6 +227,7 @@ def test_the_tile_s_transaction_runs_without_jit_at_the_data_version(session, se
     session.flush()
     now, version = map_tiles.clock_and_version(session)
     assert session.scalar(text("SHOW jit")) == "off"  # costed high, a tile would be JIT-compiled for seconds
+    assert session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"  # psycopg prepares the same text
     assert now == session.scalar(text("SELECT now()"))
     last, called = session.execute(text("SELECT last_value, is_called FROM report_map_version")).one()
     assert version == (last if called else 0)
@@ -252,3 +254,37 @@ def test_a_report_left_nouveau_past_the_triage_deadline_is_late_on_the_map_as_in
     x, y = tile_of(*points[0], 12)
     clusters = decode(client.get(f"/api/v1/tiles/12/{x}/{y}.mvt", headers=coordinator)).get("clusters", [])
     assert sum(c["overdue"] for c in clusters) == 1
+
+
+def test_a_block_s_tiles_are_the_tiles_rendered_one_by_one(session, settings):
+    coordinator, _ = builders.staff(session, "coordinateur")
+    reports = [builders.make_report(session, settings, description=f"Signalement {i}") for i in range(6)]
+    reports += [builders.make_report(session, settings, quartier=builders.JAS_DE_BOUFFAN, description="Banc")
+                for _ in range(3)]
+    session.flush()
+    lat, lon = location(session, reports[0])
+    now, _ = map_tiles.clock_and_version(session)
+    asked = {"session": session, "user": coordinator, "now": now, "tz": ZoneInfo(settings.timezone),
+             "filters": report_search.Filters()}
+    for z in (4, 11, 13, 15):
+        block = map_tiles.block_of(map_tiles.Tile(z, *tile_of(lat, lon, z)))
+        tiles = map_tiles.render_block(block=block, **asked)
+        assert len(tiles) == 64 and sum(1 for body in tiles.values() if body) >= 1
+        for tile, body in tiles.items():
+            assert features(body) == features(map_tiles.render(tile=tile, **asked)), tile
+    assert map_tiles.block_of(map_tiles.Tile(map_tiles.POINTS_ZOOM, 0, 0)) is None  # points: tile by tile
+    assert map_tiles.block_of(map_tiles.Tile(2, 0, 0)) is None
+
+
+def features(body: bytes) -> dict[str, list]:
+    layers = mapbox_vector_tile.decode(body) if body else {}
+    return {name: sorted(repr(sorted(f["properties"].items())) + repr(f["geometry"]) for f in layer["features"])
+            for name, layer in layers.items()}
+
+
+@pytest.mark.parametrize("z, x, y", [(0, 0, 0), (1, 1, 0), (13, 4219, 2993), (22, 2123456, 1500000)])
+def test_a_tile_s_envelope_in_degrees_is_postgis_s(session, z, x, y):
+    expected = session.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                                    "(SELECT ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326) e) q"),
+                               {"z": z, "x": x, "y": y}).one()
+    assert map_tiles.Tile(z, x, y).lon_lat_bounds() == pytest.approx(tuple(expected), abs=1e-9)
