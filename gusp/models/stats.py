@@ -13,10 +13,10 @@ from gusp.models.reports import Report
 
 # Everything the volume, rate, deadline and hotspot queries read, and the columns of the
 # visibility rules (partner, assignment, quartier, author), in creation order: an index-only
-# scan of the period.
+# scan of the period. `id`: the map tiles' too (migration 0019).
 STATS_COLUMNS = (
     "quartier_id", "category_code", "status", "partner_id", "source", "master_report_id", "assigned_at",
-    "resolved_at", "due_at", "created_by_user_id", "location",
+    "resolved_at", "due_at", "created_by_user_id", "location", "id",
 )
 # Handling times are read by resolution date, over resolved reports only.
 DELAY_COLUMNS = (
