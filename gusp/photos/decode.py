@@ -174,6 +174,8 @@ def _jpeg_has_end(data: bytes) -> bool:
     shows) and Pillow stops once every row is decoded, so a cut or garbage-filled JPEG can decode
     "fine". Entropy-coded data cannot contain FF D9, so the first one after the image's own SOS
     (not one inside an EXIF thumbnail) ends the image; bytes after it are allowed and ignored.
+    Looked for from the end (the same answer: is there one after the SOS?): the EOI of a sound file
+    is in its last bytes, where a forward search read the whole scan first (2-3.5 ms for 5-9 MP).
     """
     position, end = 2, len(data) - 3
     while position < end:
@@ -188,7 +190,7 @@ def _jpeg_has_end(data: bytes) -> bool:
             return False
         segment_end = position + 2 + int.from_bytes(data[position + 2 : position + 4], "big")
         if marker == 0xDA:
-            return data.find(b"\xff\xd9", segment_end) != -1
+            return data.rfind(b"\xff\xd9", segment_end) != -1
         position = segment_end
     return False
 

@@ -159,7 +159,8 @@ def public_renditions(
 
 def _thumbnail(image: Image.Image, *, settings: Settings) -> Rendition:
     thumb = image.resize(
-        resize.fit(image.size, settings.thumbnail_max_px), Image.Resampling.LANCZOS, reducing_gap=resize.REDUCING_GAP
+        resize.fit(image.size, settings.thumbnail_max_px), Image.Resampling.LANCZOS,
+        reducing_gap=resize.THUMBNAIL_REDUCING_GAP,
     )
     return _encode(thumb, quality=settings.jpeg_quality)
 
