@@ -66,12 +66,8 @@ def transaction(session: Session) -> Iterator[Session]:
     When the connection breaks during COMMIT, PostgreSQL may have applied it or not: the client
     is told so (503, retry with the same Idempotency-Key), never that nothing was saved.
     """
-    try:
+    with _flushed(session):
         yield session
-        session.flush()
-    except BaseException:
-        session.rollback()
-        raise
     _commit(session)
 
 
@@ -80,14 +76,21 @@ def transaction_if_written(session: Session) -> Iterator[Session]:
     """As `transaction`, but a block that wrote nothing commits nothing: its reads stay in the open
     transaction, which the caller goes on with (a signed-in GET: no COMMIT, no second connection checkout)."""
     session.info.pop(_FLUSHED, None)
+    with _flushed(session):
+        yield session
+    if session.info.pop(_FLUSHED, False):
+        _commit(session)
+
+
+@contextmanager
+def _flushed(session: Session) -> Iterator[Session]:
+    """The block, then a flush; a failure in either rolls back and is raised."""
     try:
         yield session
         session.flush()
     except BaseException:
         session.rollback()
         raise
-    if session.info.pop(_FLUSHED, False):
-        _commit(session)
 
 
 def _commit(session: Session) -> None:

@@ -321,7 +321,6 @@ class TileCache:
                 _, dropped = self._items.popitem(last=False)
                 self._bytes -= len(dropped)
 
-
     def fill(self, key: str, render: Callable[[], dict[str, bytes]], wait_s: float = 60) -> None:
         """Cache what `render` gives, rendered once for the concurrent callers of `key` (the first one renders,
         the others wait for it, at most `wait_s`); a failure is raised to the one that rendered."""
