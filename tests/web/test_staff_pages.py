@@ -245,3 +245,37 @@ def test_coordinator_merges_a_duplicate_and_writes_to_the_reporter(pages, live_s
     page.goto(f"/suivi/{duplicate}")
     _ready(page)
     expect(page.locator("#merged")).to_contain_text(master)
+
+
+def test_a_search_typed_before_the_list_arrives_replaces_it(pages, live_server):
+    """CI saw the searched report twice: the first list, slower, was appended after the search's."""
+    settings = live_server.settings
+    wanted = photos_web.make_report(settings, description="Tags sur la façade", photo=False)
+    others = {photos_web.make_report(settings, description=f"Dépôt n° {i}", photo=False) for i in range(2)}
+    held = []
+
+    def hold_the_first_list(route):
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # answered only once the search has been shown
+
+    page = pages.context().new_page()
+    page.route(lambda url: "/api/v1/gestion/reports?" in url, hold_the_first_list)
+    pages.sign_in(page, live_server.accounts.coordinator, "/gestion")
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the console never asked for its list"
+
+    page.get_by_label("Recherche").fill(wanted)
+    page.keyboard.press("Enter")
+    expect(page.locator("#rows tr")).to_have_count(1)
+    held[0].continue_()
+    _ready(page)  # set once the first load has returned
+    rows = page.locator("#rows tr")
+    expect(rows).to_have_count(1)
+    assert rows.first.get_attribute("data-reference") == wanted
+    assert not others & {rows.nth(i).get_attribute("data-reference") for i in range(rows.count())}
+    expect(page.locator("#count")).to_have_text("(1)")

@@ -12,6 +12,7 @@ import { ROLES, STATUSES, formatDateTime } from "./vocabulary.js";
 
 const MANAGERS = ["coordinateur", "admin"];
 const state = { map: null, tiles: null, quartiers: null, followed: [], partners: new Map(), categories: new Map(), counts: null };
+let showing = 0; // the last view asked for (see show)
 
 const isoDay = (date) => date.toISOString().slice(0, 10);
 
@@ -97,6 +98,7 @@ function tilesSettled() {
 }
 
 async function show() {
+  const ticket = ++showing; // filters changed again while counting: only the last answer is shown
   const values = filters();
   $("#map-error").hidden = true;
   $("#summary").textContent = "Chargement…";
@@ -107,8 +109,11 @@ async function show() {
     if (!state.map.hasLayer(state.tiles)) state.tiles.addTo(state.map);
   }
   try {
-    state.counts = await get(`/api/v1/stats/map${query(values)}`);
+    const counts = await get(`/api/v1/stats/map${query(values)}`);
+    if (ticket !== showing) return;
+    state.counts = counts;
   } catch (error) {
+    if (ticket !== showing) return;
     $("#map-error").textContent = error.message;
     $("#map-error").hidden = false;
     $("#summary").textContent = "";
@@ -120,7 +125,7 @@ async function show() {
   $("#summary").textContent = `${words} — ${describeFilters(values)}.`;
   $("#print-caption").textContent = `Carte des signalements — ${describeFilters(values)} — ${words} — état au ${formatDateTime(new Date().toISOString())}.`;
   await tilesSettled();
-  document.body.dataset.ready = "true";
+  if (ticket === showing) document.body.dataset.ready = "true";
 }
 
 function fit(quartierCode) {

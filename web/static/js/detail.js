@@ -15,6 +15,7 @@ const MANAGERS = ["coordinateur", "admin"];
 const MAX_BYTES = (window.GUSP_CONFIG || {}).maxPhotoBytes ?? 15 * 1024 * 1024;
 let context = { user: null, lists: { partners: [], categories: [] }, onChange: () => {}, onClose: () => {} };
 let container = null;
+let opening = 0; // the last report asked for: a slower earlier answer must not replace it
 
 export function setup(options) {
   context = options;
@@ -23,12 +24,16 @@ export function setup(options) {
 const api = (reference, action = "") => `/api/v1/gestion/reports/${encodeURIComponent(reference)}${action ? `/${action}` : ""}`;
 
 export async function open(reference, element) {
+  const ticket = ++opening;
   container = element;
   element.hidden = false;
   element.replaceChildren(h("p", { role: "status" }, `Chargement de ${reference}…`));
   try {
-    render(await get(api(reference)));
+    const report = await get(api(reference));
+    if (ticket !== opening) return;
+    render(report);
   } catch (error) {
+    if (ticket !== opening) return;
     element.replaceChildren(heading(reference), h("p", { class: "notice notice--error", role: "alert" }, error.message));
   }
   // A focused box taller than the screen is scrolled to its middle: keep the reference and summary in view.
