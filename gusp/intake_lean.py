@@ -2,10 +2,13 @@
 
 The same rules as gusp.intake, written as SQL so that the round trips do not dominate: one
 statement peeks at the stranger's hourly limit (gusp.throttle), checks the category and the
-service area, attributes the point (gusp.geo.attribution), finds the likely duplicates
-(gusp.duplicates), routes it (gusp.routing), numbers it, inserts the report, its `created` event
-and its contact, and counts the stranger's report; a second one, when a receipt is due, queues it
-and counts the mail to that address. The answer is built from what these return.
+service area, counts the stranger's report, attributes the point (gusp.geo.attribution), finds
+the likely duplicates (gusp.duplicates), routes it (gusp.routing), numbers it, and inserts the
+report, its `created` event and its contact only if the count is within the limit (so that the
+statement alone is right: gusp.api.intake_lane runs it without a transaction around it); a second
+one, when a receipt is due, queues it and counts the mail to that address. The answer is built
+from what these return. A report refused because a concurrent one took the last place of the hour
+may stay counted where no transaction undoes it: the limit only refuses sooner.
 
 Idempotency rests on the unique `idempotency_key`: a concurrent retry's INSERT waits for the first
 one's transaction, then inserts nothing (`ON CONFLICT DO NOTHING`) and replays the first report.
@@ -85,6 +88,14 @@ partner AS (
     ORDER BY r.zone_id IS NOT NULL DESC, r.quartier_id IS NOT NULL DESC, ST_Area(z.geom::geography), r.zone_id
     LIMIT 1
 ),
+counted AS (  -- gusp.throttle.anonymous_intake: counted first, the report is written only within the limit
+    INSERT INTO rate_counters (key, window_start, count)
+    SELECT CAST(:intake_key AS text), win.start, 1 FROM win, cat, territory, allowed
+    WHERE CAST(:intake_key AS text) IS NOT NULL AND territory.ok AND allowed.ok
+      AND NOT EXISTS (SELECT 1 FROM reports WHERE idempotency_key = CAST(:key AS text))  -- a replay: not counted
+    ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1
+    RETURNING count
+),
 ins AS (
     INSERT INTO reports (reference, status, source, created_by_user_id, category_code, description, location,
                          accuracy_m, attribution, quartier_id, nearest_quartier_id, nearest_distance_m, partner_id,
@@ -97,6 +108,7 @@ ins AS (
            (SELECT id FROM partner), :key, :fingerprint, :published, clock.now, clock.now
     FROM clock, cat, territory, allowed, LATERAL (SELECT nextval('report_reference_seq') AS n) seq
     WHERE territory.ok AND allowed.ok
+      AND (CAST(:intake_key AS text) IS NULL OR (SELECT count FROM counted) <= :intake_limit)
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id, reference, created_at, attribution, quartier_id
 ),
@@ -113,12 +125,6 @@ contact AS (
     INSERT INTO reporter_contacts (report_id, name, email, phone, consent, created_at)
     SELECT ins.id, :contact_name, :contact_email, :contact_phone, :contact_consent, ins.created_at
     FROM ins WHERE :has_contact
-),
-counted AS (  -- gusp.throttle.anonymous_intake, counted only when the report is written
-    INSERT INTO rate_counters (key, window_start, count)
-    SELECT CAST(:intake_key AS text), win.start, 1 FROM ins, win WHERE CAST(:intake_key AS text) IS NOT NULL
-    ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1
-    RETURNING count
 )
 SELECT (SELECT ok FROM allowed) AS allowed, (SELECT start FROM win) AS window_start,
        (SELECT now FROM clock) AS now, (SELECT count FROM counted) AS intake_count,
@@ -148,17 +154,17 @@ def _numbered(match: re.Match) -> str:
     return f"${_NAMES.index(match.group(1)) + 1}"
 
 
-_TAKE_IN_DRIVER = re.sub(r"(?<![:\w]):(\w+)", _numbered, _TAKE_IN.text)
+STATEMENT = re.sub(r"(?<![:\w]):(\w+)", _numbered, _TAKE_IN.text)
 
 
-def _run_raw(session: Session, statement: str, params: dict[str, Any]) -> Any:
+def _run_raw(session: Session, statement: str, params: tuple) -> Any:
     """`statement`'s one row, run by SQLAlchemy (its events see it: statements are counted) on a
     psycopg RawCursor, which sends the statement as it is."""
     connection = session.connection()
     driver = connection.connection.driver_connection
     factory, driver.cursor_factory = driver.cursor_factory, psycopg.RawCursor
     try:
-        return connection.exec_driver_sql(statement, tuple(params[name] for name in _NAMES)).one()
+        return connection.exec_driver_sql(statement, params).one()
     finally:
         driver.cursor_factory = factory
 
@@ -184,28 +190,11 @@ def take_in(
 
     A stranger's report is checked against its address's hourly limit and counted in the same
     statement (gusp.throttle's peek and hit): the counter's row is locked only until the commit."""
-    intake.check_idempotency_key(idempotency_key)
-    fingerprint = intake.fingerprint_of(data, []) if idempotency_key else None
-    source = states.Source.AGENT if author is not None else data.source
-    params: dict[str, Any] = {
-        "category": data.category, "lat": float(data.lat), "lon": float(data.lon),
-        "margin": float(settings.service_area_margin_m), "window_days": settings.duplicate_window_days,
-        "tz": settings.timezone, "status": states.ReportStatus.NOUVEAU.value, "source": source.value,
-        "author_id": author.id if author else None, "actor": author.full_name if author else None,
-        "description": data.description, "accuracy_m": data.accuracy_m,
-        "perimetre": states.Attribution.PERIMETRE.value, "hors_perimetre": states.Attribution.HORS_PERIMETRE.value,
-        "key": idempotency_key, "fingerprint": fingerprint, "created": states.EventKind.CREATED.value,
-        # GUSP_PUBLIC_MODERATION=before: a resident's text and photos wait for a coordinator; staff's do not
-        "published": settings.public_moderation == "after" or author is not None,
-        "has_contact": bool(data.has_contact), "contact_name": data.contact_name, "contact_email": data.contact_email,
-        "contact_phone": data.contact_phone, "contact_consent": data.contact_consent,
-    }
-    stranger = author is None and bool(client)
-    params.update(intake_key=throttle.key_of("intake-ip", client) if stranger else None,
-                  intake_limit=settings.intake_per_ip_per_hour)
+    params = statement_params(settings=settings, data=data, author=author, idempotency_key=idempotency_key,
+                              client=client)
     # As the driver's own SQL: the same statement (and the same statement count), without SQLAlchemy
     # compiling parameters each time.
-    row = _run_raw(session, _TAKE_IN_DRIVER, params)
+    row = _run_raw(session, STATEMENT, arguments(params))
     if not row.allowed:  # gusp.throttle.before_anonymous_intake: the hour is full already
         throttle.verdict(count=settings.intake_per_ip_per_hour + 1, start=row.window_start, now=row.now,
                          limit=settings.intake_per_ip_per_hour, window=throttle.HOUR, message=throttle.INTAKE_MESSAGE)
@@ -213,22 +202,57 @@ def take_in(
         raise errors.InvalidFields([errors.Unprocessable(
             "categorie_inconnue", "Cette catégorie n'existe pas : choisissez-en une dans la liste.", field="category"
         )])
+    if row.intake_count is not None:  # over the limit (a concurrent report took the last place): not written
+        throttle.verdict(count=row.intake_count, start=row.window_start, now=row.now,
+                         limit=settings.intake_per_ip_per_hour, window=throttle.HOUR, message=throttle.INTAKE_MESSAGE)
     if row.id is None:
-        if idempotency_key and (existing := intake.replay(session, idempotency_key, fingerprint)):
+        if idempotency_key and (existing := intake.replay(session, idempotency_key, params["fingerprint"])):
             return Taken(public_view(existing), True)
         intake.require_in_territory(session=session, settings=settings, lat=data.lat, lon=data.lon)
         raise RuntimeError("report neither inserted nor replayed")  # pragma: no cover
-    if row.intake_count is not None:
-        throttle.verdict(count=row.intake_count, start=row.window_start, now=row.now,
-                         limit=settings.intake_per_ip_per_hour, window=throttle.HOUR, message=throttle.INTAKE_MESSAGE)
     _receipt(session=session, settings=settings, row=row, data=data, stranger=author is None)
-    metrics.REPORTS_CREATED.labels(source.value).inc()
-    return Taken(_public(row, data=data, settings=settings, published=params["published"]), False)
+    metrics.REPORTS_CREATED.labels(params["source"]).inc()
+    return Taken(answer(row, data=data, settings=settings, published=params["published"]), False)
+
+
+def statement_params(
+    *, settings: Settings, data: schemas.ReportCreate, author: User | None, idempotency_key: str | None,
+    client: str | None,
+) -> dict[str, Any]:
+    """The statement's parameters by name (an invalid Idempotency-Key is refused here)."""
+    intake.check_idempotency_key(idempotency_key)
+    source = states.Source.AGENT if author is not None else data.source
+    stranger = author is None and bool(client)
+    return {
+        "category": data.category, "lat": float(data.lat), "lon": float(data.lon),
+        "margin": float(settings.service_area_margin_m), "window_days": settings.duplicate_window_days,
+        "tz": settings.timezone, "status": states.ReportStatus.NOUVEAU.value, "source": source.value,
+        "author_id": author.id if author else None, "actor": author.full_name if author else None,
+        "description": data.description, "accuracy_m": data.accuracy_m,
+        "perimetre": states.Attribution.PERIMETRE.value, "hors_perimetre": states.Attribution.HORS_PERIMETRE.value,
+        "key": idempotency_key, "fingerprint": intake.fingerprint_of(data, []) if idempotency_key else None,
+        "created": states.EventKind.CREATED.value,
+        # GUSP_PUBLIC_MODERATION=before: a resident's text and photos wait for a coordinator; staff's do not
+        "published": settings.public_moderation == "after" or author is not None,
+        "has_contact": bool(data.has_contact), "contact_name": data.contact_name, "contact_email": data.contact_email,
+        "contact_phone": data.contact_phone, "contact_consent": data.contact_consent,
+        "intake_key": throttle.key_of("intake-ip", client) if stranger else None,
+        "intake_limit": settings.intake_per_ip_per_hour,
+    }
+
+
+def arguments(params: dict[str, Any]) -> tuple:
+    """`params` in the order of STATEMENT's `$n` placeholders."""
+    return tuple(params[name] for name in _NAMES)
+
+
+def receipt_due(data: schemas.ReportCreate) -> bool:
+    return bool(data.has_contact and data.contact_email and data.contact_consent)
 
 
 def _receipt(*, session: Session, settings: Settings, row: Any, data: schemas.ReportCreate, stranger: bool) -> None:
     """The receipt in the outbox and, for a stranger, the count of mails to that address: one statement."""
-    if not (data.has_contact and data.contact_email and data.contact_consent):
+    if not receipt_due(data):
         return
     subject, body_text, body_html = notify.receipt(settings, reference=row.reference, category=row.category_label)
     params = dict(kind=notify.MailKind.REPORT_RECEIVED.value, recipient=data.contact_email.strip(), subject=subject,
@@ -255,7 +279,7 @@ def _receipt(*, session: Session, settings: Settings, row: Any, data: schemas.Re
                          message="Trop de messages ont été demandés pour cette adresse e-mail aujourd'hui.")
 
 
-def _public(row: Any, *, data: schemas.ReportCreate, settings: Settings, published: bool) -> schemas.ReportPublic:
+def answer(row: Any, *, data: schemas.ReportCreate, settings: Settings, published: bool) -> schemas.ReportPublic:
     """The public view (gusp.public.views' own rules: redaction, moderation, sensitive places) of a
     stand-in for the report made from what the statement returned: nothing is read again, and no
     ORM object is built (their instrumentation cost more than the rest of the answer)."""
