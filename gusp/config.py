@@ -180,6 +180,12 @@ class Settings(BaseSettings):
                     "them); up to as many again are opened for bursts and closed after. Too few: every request "
                     "beyond them pays a new PostgreSQL connection.",
     )
+    intake_lane_connections: int = Field(
+        8, ge=0, le=100,
+        description="Connections of the intake's fast lane (a stranger's report without photo, taken on the event "
+                    "loop: gusp.api.intake_lane); as many such reports are written at once, the next ones wait. "
+                    "0: no lane, every report goes through the route.",
+    )
 
     @property
     def map_tiles(self) -> tuple[str, str]:

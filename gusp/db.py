@@ -99,14 +99,19 @@ def _commit(session: Session) -> None:
     except sqlalchemy.exc.DBAPIError as error:
         session.rollback()
         if error.connection_invalidated:
-            raise errors.ServiceUnavailable(
-                "enregistrement_incertain",
-                "La connexion à la base de données a été coupée au moment d'enregistrer : l'enregistrement a "
-                "peut-être abouti. Renvoyez la même demande avec la même clé Idempotency-Key (elle ne sera pas "
-                "enregistrée deux fois), ou vérifiez avant de recommencer.",
-                retry_after=5,
-            ) from error
+            raise commit_uncertain() from error
         raise
+
+
+def commit_uncertain() -> errors.ServiceUnavailable:
+    """The answer when the connection broke during COMMIT: PostgreSQL may have applied it or not."""
+    return errors.ServiceUnavailable(
+        "enregistrement_incertain",
+        "La connexion à la base de données a été coupée au moment d'enregistrer : l'enregistrement a "
+        "peut-être abouti. Renvoyez la même demande avec la même clé Idempotency-Key (elle ne sera pas "
+        "enregistrée deux fois), ou vérifiez avant de recommencer.",
+        retry_after=5,
+    )
 
 
 @contextmanager

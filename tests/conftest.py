@@ -121,8 +121,9 @@ def committed_settings(base_settings: Settings, tmp_path: Path) -> Iterator[Sett
 
 @pytest.fixture
 def app(settings: Settings, session: Session) -> Iterator[FastAPI]:
-    """The real app, its requests sharing the test's rolled-back session."""
-    app = create_app(settings)
+    """The real app, its requests sharing the test's rolled-back session (so without the intake's
+    fast lane, which writes on its own connections: tests/api/test_intake_lane.py runs it)."""
+    app = create_app(settings.model_copy(update={"intake_lane_connections": 0}))
     app.dependency_overrides[deps.get_session] = lambda: session
     yield app
     app.state.engine.dispose()

@@ -32,6 +32,7 @@ class PgProxy:
         self.port = 0
         self.cuts = 0  # commits applied whose answer was dropped
         self._marker: bytes | None = None
+        self._alone = False  # cut_answer_to: the marked statement is its own transaction
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.AbstractServer | None = None
@@ -40,7 +41,13 @@ class PgProxy:
     def cut_commit_after(self, marker: bytes) -> None:
         """Drop the answer to the next COMMIT of a transaction that sent a statement containing marker."""
         with self._lock:
-            self._marker = marker
+            self._marker, self._alone = marker, False
+
+    def cut_answer_to(self, marker: bytes) -> None:
+        """Drop the answer to the next statement containing marker sent alone (autocommit): the server
+        has run and committed it when it says it is ready for the next query, which the proxy cuts."""
+        with self._lock:
+            self._marker, self._alone = marker, True
 
     def start(self) -> None:
         self._thread.start()
@@ -92,6 +99,7 @@ class _Connection:
         self.proxy = proxy
         self.marked = False  # this transaction sent the marker while armed
         self.cutting = False  # its COMMIT went through: drop the answer
+        self.alone = False  # cut at the marked statement's own end (cut_answer_to)
 
     async def client_to_server(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
@@ -105,7 +113,8 @@ class _Connection:
     async def server_to_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
             kind, frame = await _read_typed(reader)
-            if self.cutting and kind == b"C" and frame[5:].startswith(b"COMMIT\x00"):
+            ended = kind == b"Z" if self.alone else kind == b"C" and frame[5:].startswith(b"COMMIT\x00")
+            if self.cutting and ended:
                 self.proxy.cuts += 1
                 raise _Cut
             writer.write(frame)
@@ -115,6 +124,9 @@ class _Connection:
         verb = query.lstrip().upper()
         with self.proxy._lock:
             marker = self.proxy._marker
+            if marker is not None and marker in query and self.proxy._alone:
+                self.cutting, self.alone, self.proxy._marker = True, True, None
+                return
             if marker is not None and marker in query:
                 self.marked = True
             if verb.startswith(b"ROLLBACK"):

@@ -17,6 +17,7 @@ from gusp.api import (
     errors,
     health,
     hostile,
+    intake_lane,
     log_scrub,
     media,
     moderation,
@@ -46,9 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Enough kept connections for the requests served at once (the thread pool runs up to 40).
     engine = db.make_engine(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size)
 
+    lane = intake_lane.Connections(settings.database_url, size=settings.intake_lane_connections)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
+        await lane.close()
         engine.dispose()
 
     app = FastAPI(
@@ -63,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         dependencies=[Depends(hostile.refuse_nul)],
     )
+    if settings.intake_lane_connections:  # innermost: every middleware below applies to its answers
+        app.add_middleware(intake_lane.IntakeLane, settings=settings, connections=lane)
     # Every photo may be at the limit; the whole request cannot be larger than that.
     app.add_middleware(body_limit.BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(compression.Compression)  # Brotli or gzip; nginx in front passes it through
@@ -71,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(security_headers.SecurityHeaders, settings=settings)  # on every answer
     app.state.settings = settings
     app.state.engine = engine
+    app.state.intake_lane = lane
     app.state.sessionmaker = db.make_sessionmaker(engine)
     app.state.storage = storage.from_settings(settings)
     app.state.map_tiles = map_tiles.TileCache(settings.map_cache_mb * 1024 * 1024)
