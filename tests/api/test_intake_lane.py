@@ -69,14 +69,23 @@ def _comparable(body: dict) -> dict:
     return body
 
 
+def _timed(served: Served) -> float:
+    """Requests timed as `POST /api/v1/reports` answered 2xx (gusp.ops.metrics; /metrics from loopback)."""
+    page = served.http.get("/metrics").text
+    line = 'gusp_http_request_duration_seconds_count{method="POST",route="/api/v1/reports",status="2xx"} '
+    return sum(float(row[len(line):]) for row in page.splitlines() if row.startswith(line))
+
+
 def test_the_lane_answers_and_writes_as_the_route_does(lane, route, direct):
     fields = builders.form(direct)
     by_route = route.http.post("/api/v1/reports", data=fields)
+    timed = _timed(lane)
     as_form = lane.http.post("/api/v1/reports", data=fields)
     as_multipart = lane.http.post("/api/v1/reports", files={name: (None, value) for name, value in fields.items()})
 
     assert by_route.status_code == as_form.status_code == as_multipart.status_code == 201, as_form.text
     assert lane.taken == 2 and route.taken == 0
+    assert _timed(lane) - timed == 2  # the metrics name the route the lane stood in for
     for answer in (as_form, as_multipart):
         body = answer.json()
         assert _comparable(body) == _comparable(by_route.json())
