@@ -61,6 +61,11 @@ class PgProxy:
             assert self._server is not None
             self._server.close()
             await self._server.wait_closed()
+            # Relays of connections still open (a pool's idle ones): ended here, not when the loop is gone.
+            handlers = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in handlers:
+                task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
