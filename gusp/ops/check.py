@@ -87,6 +87,7 @@ def _database(settings: Settings) -> Iterator[Finding]:
                 yield Finding(Level.BLOCKER, "PostGIS", f"version {postgis} : GUSP demande PostGIS 3")
             else:
                 yield Finding(Level.OK, "PostGIS", f"version {postgis}")
+            yield _connections(settings, connection)
             skew = abs((connection.scalar(text("SELECT now()")) - datetime.now(UTC)).total_seconds())
             if skew > _MAX_CLOCK_SKEW_S:
                 yield Finding(Level.WARNING, "horloge", f"{skew:.0f} s d'écart avec le serveur PostgreSQL : synchronisez (NTP)")
@@ -94,6 +95,21 @@ def _database(settings: Settings) -> Iterator[Finding]:
         yield Finding(Level.BLOCKER, "base de données", f"injoignable ({settings.database_url_safe}) : {type(error).__name__}")
     finally:
         engine.dispose()
+
+
+def _connections(settings: Settings, connection) -> Finding:
+    """The web processes' connections at their busiest against what PostgreSQL allows."""
+    per_process = 2 * settings.db_pool_size + settings.intake_lane_connections  # pool + bursts + intake lane
+    needed = settings.web_workers * per_process
+    allowed = connection.scalar(text(
+        "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"))
+    detail = (f"jusqu'à {needed} connexions pour le web ({settings.web_workers} processus × (2 × GUSP_DB_POOL_SIZE "
+              f"{settings.db_pool_size} + GUSP_INTAKE_LANE_CONNECTIONS {settings.intake_lane_connections})), "
+              f"{allowed} permises par PostgreSQL")
+    if needed > allowed:
+        return Finding(Level.WARNING, "connexions", f"{detail} : baissez ces réglages ou montez max_connections "
+                       "(le worker, les sauvegardes et les répliques en demandent aussi)")
+    return Finding(Level.OK, "connexions", detail)
 
 
 def _media(settings: Settings) -> Iterator[Finding]:

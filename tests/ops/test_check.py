@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import text
+
 from gusp.ops import check
 from tests import smtp
 
@@ -50,6 +52,22 @@ def test_relative_links_block_production_and_only_warn_in_development(engine, se
     found = levels(check.run(development))
     assert found["GUSP_PUBLIC_URL"] is check.Level.WARNING and found["GUSP_ENV"] is check.Level.WARNING
     assert "relatifs" in check.report(check.run(development))
+
+
+def test_more_web_connections_than_postgresql_allows_are_pointed_out(engine, settings):
+    with engine.connect() as connection:
+        allowed = connection.scalar(text("SELECT current_setting('max_connections')::int"
+                                         " - current_setting('superuser_reserved_connections')::int"))
+    per_process = 2 * 20 + 8
+    fits = settings.model_copy(update={"web_workers": allowed // per_process, "db_pool_size": 20,
+                                       "intake_lane_connections": 8})
+    too_many = fits.model_copy(update={"web_workers": allowed // per_process + 1})
+
+    assert levels(check.run(fits))["connexions"] is check.Level.OK
+    finding = next(f for f in check.run(too_many) if f.subject == "connexions")
+    assert finding.level is check.Level.WARNING
+    assert f"jusqu'à {too_many.web_workers * per_process} connexions" in finding.detail
+    assert f"{allowed} permises" in finding.detail
 
 
 def test_an_unmigrated_database_and_an_unreachable_one_block(settings):
