@@ -38,8 +38,8 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
+import gusp
 from gusp import db, migrate
 from gusp.config import Settings
 
@@ -146,7 +146,7 @@ def main() -> int:
             points = conn.execute(text(PLACES_SQL)).all()
     places = [{"lat": f"{lat:.6f}", "lon": f"{lon:.6f}"} for lat, lon in points]
     distinct = not args.same_address
-    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conninfo = gusp.libpq_url(url)
     servers = {
         "GUSP `POST /api/v1/reports`": (gusp + ["serve", "--port", str(gusp_port := common.free_port()),
                                                  "--forwarded-allow-ips", "127.0.0.1"], gusp_port),

@@ -43,8 +43,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import mapbox_vector_tile
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
+import gusp
 from gusp import accounts, credentials, db, migrate
 from gusp.config import Settings
 from gusp.models import User
@@ -89,7 +89,7 @@ def start_gusp(url: str, port: int) -> subprocess.Popen:
 
 
 def start_tipg(url: str, port: int) -> subprocess.Popen:
-    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    plain = gusp.libpq_url(url)
     env = {**os.environ, "DATABASE_URL": plain, "TIPG_DB_SCHEMAS": '["public"]',
            "TIPG_MAX_FEATURES_PER_TILE": "10000000"}
     server = subprocess.Popen([str(TIPG_VENV / "bin" / "uvicorn"), "tipg.main:app", "--port", str(port),

@@ -145,9 +145,9 @@ def test_the_database_url_without_settings_is_the_one_settings_reads():
 
 
 def test_libpq_reads_the_sqlalchemy_url():
-    from gusp.geo import loading
+    import gusp
 
-    assert loading.libpq_url("postgresql+psycopg://u:p%40ss@db:5433/gusp?sslmode=require") == (
+    assert gusp.libpq_url("postgresql+psycopg://u:p%40ss@db:5433/gusp?sslmode=require") == (
         "postgresql://u:p%40ss@db:5433/gusp?sslmode=require"
     )
 

@@ -35,12 +35,12 @@ from urllib.parse import parse_qsl
 import psycopg
 import pydantic
 from psycopg.rows import namedtuple_row
-from sqlalchemy.engine import make_url
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import gusp
 from gusp import db, errors, intake_lean, schemas
 from gusp.api import auth_deps
 from gusp.config import Settings
@@ -157,7 +157,7 @@ class Connections:
     on its loop's selector; tests run several loops)."""
 
     def __init__(self, database_url: str, *, size: int) -> None:
-        self.conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.conninfo = gusp.libpq_url(database_url)
         self.size = size
         self.idle: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list] = weakref.WeakKeyDictionary()
         self.slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (

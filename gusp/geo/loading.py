@@ -11,7 +11,6 @@ and listed. A dry run does all of it and rolls the savepoint back.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import psycopg
 import psycopg.errors
 
+import gusp
 from gusp.geo import features, reading
 
 ANCT_LICENCE = "Licence Ouverte / Open Licence v2.0 (Etalab)"
@@ -66,13 +66,8 @@ class LoadResult:
 def load_file(*, url: str, path: Path, dry_run: bool = False) -> LoadResult:
     """For the command line: on a connection of its own, in one transaction committed at the end."""
     parsed = reading.read(path)  # before connecting: a refused file costs no connection
-    with psycopg.connect(libpq_url(url)) as conn:  # commits on leaving the block, rolls back on an error
+    with psycopg.connect(gusp.libpq_url(url)) as conn:  # commits on leaving the block, rolls back on an error
         return load(conn, parsed, dry_run=dry_run)
-
-
-def libpq_url(url: str) -> str:
-    """A SQLAlchemy URL (postgresql+psycopg://…) as libpq reads it (postgresql://…)."""
-    return re.sub(r"^postgresql\+\w+://", "postgresql://", url)
 
 
 def load(conn: psycopg.Connection, parsed: reading.PerimeterFile, *, dry_run: bool = False) -> LoadResult:
