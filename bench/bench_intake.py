@@ -39,8 +39,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
-import gusp
-from gusp import db, migrate
+from gusp import db, libpq_url, migrate
 from gusp.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,7 +145,7 @@ def main() -> int:
             points = conn.execute(text(PLACES_SQL)).all()
     places = [{"lat": f"{lat:.6f}", "lon": f"{lon:.6f}"} for lat, lon in points]
     distinct = not args.same_address
-    conninfo = gusp.libpq_url(url)
+    conninfo = libpq_url(url)
     servers = {
         "GUSP `POST /api/v1/reports`": (gusp + ["serve", "--port", str(gusp_port := common.free_port()),
                                                  "--forwarded-allow-ips", "127.0.0.1"], gusp_port),

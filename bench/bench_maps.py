@@ -44,8 +44,7 @@ import httpx
 import mapbox_vector_tile
 from sqlalchemy import text
 
-import gusp
-from gusp import accounts, credentials, db, migrate
+from gusp import accounts, credentials, db, libpq_url, migrate
 from gusp.config import Settings
 from gusp.models import User
 
@@ -89,7 +88,7 @@ def start_gusp(url: str, port: int) -> subprocess.Popen:
 
 
 def start_tipg(url: str, port: int) -> subprocess.Popen:
-    plain = gusp.libpq_url(url)
+    plain = libpq_url(url)
     env = {**os.environ, "DATABASE_URL": plain, "TIPG_DB_SCHEMAS": '["public"]',
            "TIPG_MAX_FEATURES_PER_TILE": "10000000"}
     server = subprocess.Popen([str(TIPG_VENV / "bin" / "uvicorn"), "tipg.main:app", "--port", str(port),
