@@ -26,9 +26,9 @@ goes to the route, which replays the report or takes it in; without, `enregistre
 from __future__ import annotations
 
 import asyncio
-import json
 import select
 import weakref
+from dataclasses import dataclass
 from types import SimpleNamespace
 from urllib.parse import parse_qsl
 
@@ -38,6 +38,7 @@ from psycopg.rows import namedtuple_row
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import gusp
@@ -64,41 +65,27 @@ class IntakeLane:
         self.connections = connections  # made by the app, which closes them when it stops
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self._candidate(scope):
+        form = _form_kind(scope)
+        if form is None:
             await self.app(scope, receive, send)
             return
         body = await _read(receive)
         if body is None:
             return  # the client went away
-        answer = await self._take(scope, body)
+        answer = await self._take(scope, form, body)
         if answer is None:
             await self.app(scope, _replay(body, receive), send)
             return
-        status, headers, content = answer
         scope["route"] = _ROUTE  # its metrics name the route, as the router does
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(content)).encode()), *headers]})
-        await send({"type": "http.response.body", "body": content})
+        await answer(scope, receive, send)
 
-    def _candidate(self, scope: Scope) -> bool:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH or scope["query_string"]:
-            return False
-        headers = dict(scope["headers"])
-        length = headers.get(b"content-length", b"")
-        if headers.get(b"content-type", b"").split(b";")[0].strip().lower() not in (_FORM, _MULTIPART):
-            return False
-        if not length.isdigit() or int(length) > MAX_BODY or b"authorization" in headers:
-            return False
-        return auth_deps.SESSION_COOKIE.encode() + b"=" not in headers.get(b"cookie", b"")
-
-    async def _take(self, scope: Scope, body: bytes) -> tuple[int, list, bytes] | None:
+    async def _take(self, scope: Scope, form: bytes, body: bytes) -> Response | None:
+        """The answer to a report the lane wrote, or None: the route's to answer."""
         if b"%00" in body or b"\x00" in body:
             return None  # gusp.api.hostile's refusal, from the route
-        headers = dict(scope["headers"])
-        key = headers.get(b"idempotency-key")
+        key = dict(scope["headers"]).get(b"idempotency-key")
         try:
-            fields = await _fields(scope, body)
+            fields = await _fields(scope, form, body)
             if fields is None:
                 return None  # a file: photos are the route's
             data = schemas.ReportCreate.model_validate(fields)
@@ -113,15 +100,15 @@ class IntakeLane:
             return None  # the route gives its own 4xx
         try:
             row = await self._run(params)
-        except errors.ServiceUnavailable as error:
-            return error.status, [(k.lower().encode(), v.encode()) for k, v in error.headers().items()], \
-                json.dumps(error.body(), ensure_ascii=False).encode()
+        except errors.ServiceUnavailable as error:  # rendered as gusp.api.errors renders it for the route
+            return JSONResponse(error.body(), status_code=error.status, headers=error.headers())
         if row is None:
             return None
         self.connections.reports_taken += 1
         metrics.REPORTS_CREATED.labels(params["source"]).inc()
         public = intake_lean.answer(row, data=data, settings=self.settings, published=params["published"])
-        return 201, [(b"location", f"{PATH}/{row.reference}".encode())], _REPORT_JSON.dump_json(public, by_alias=True)
+        return Response(_REPORT_JSON.dump_json(public, by_alias=True), status_code=201, media_type="application/json",
+                        headers={"Location": f"{PATH}/{row.reference}"})
 
     async def _run(self, params: dict) -> object | None:
         """The statement's row when the report was written, else None (the route will say why)."""
@@ -159,23 +146,21 @@ class Connections:
     def __init__(self, database_url: str, *, size: int) -> None:
         self.conninfo = gusp.libpq_url(database_url)
         self.size = size
-        self.idle: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list] = weakref.WeakKeyDictionary()
-        self.slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary())
+        self.loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop] = weakref.WeakKeyDictionary()
         self.reports_taken = 0  # by the lane itself, not passed to the route (for tests and curiosity)
 
-    def _pool(self) -> list:
-        return self.idle.setdefault(asyncio.get_running_loop(), [])
+    def _here(self) -> _Loop:
+        loop = asyncio.get_running_loop()
+        if loop not in self.loops:
+            self.loops[loop] = _Loop(idle=[], slots=asyncio.Semaphore(self.size))
+        return self.loops[loop]
 
     def slot(self) -> asyncio.Semaphore:
         """Held while a connection is in use: the next reports wait for one (PostgreSQL's connections are few)."""
-        loop = asyncio.get_running_loop()
-        if loop not in self.slots:
-            self.slots[loop] = asyncio.Semaphore(self.size)
-        return self.slots[loop]
+        return self._here().slots
 
     async def get(self) -> psycopg.AsyncConnection:
-        pool = self._pool()
+        pool = self._here().idle
         while pool:
             connection = pool.pop()
             if _alive(connection):
@@ -186,7 +171,7 @@ class Connections:
                                                      autocommit=True)
 
     async def put(self, connection: psycopg.AsyncConnection) -> None:
-        pool = self._pool()
+        pool = self._here().idle
         idle = connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         if idle and not connection.closed and len(pool) < self.size:
             pool.append(connection)
@@ -200,9 +185,15 @@ class Connections:
             pass
 
     async def close(self) -> None:
-        pool = self._pool()
+        pool = self._here().idle
         while pool:
             await self.discard(pool.pop())
+
+
+@dataclass
+class _Loop:
+    idle: list[psycopg.AsyncConnection]  # kept open, last used first
+    slots: asyncio.Semaphore  # connections that may be in use at once
 
 
 def _alive(connection: psycopg.AsyncConnection) -> bool:
@@ -217,9 +208,23 @@ def _alive(connection: psycopg.AsyncConnection) -> bool:
     return not poll.poll(0)
 
 
-async def _fields(scope: Scope, body: bytes) -> dict[str, str] | None:
+def _form_kind(scope: Scope) -> bytes | None:
+    """The media type of a request the lane may take (a small form posted by a stranger), else None."""
+    if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH or scope["query_string"]:
+        return None
+    headers = dict(scope["headers"])
+    form = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    length = headers.get(b"content-length", b"")
+    if form not in (_FORM, _MULTIPART) or not length.isdigit() or int(length) > MAX_BODY:
+        return None
+    if b"authorization" in headers or auth_deps.SESSION_COOKIE.encode() + b"=" in headers.get(b"cookie", b""):
+        return None  # a caller who may be signed in: the route knows who
+    return form
+
+
+async def _fields(scope: Scope, form: bytes, body: bytes) -> dict[str, str] | None:
     """The form's fields; None when it holds a file."""
-    if dict(scope["headers"]).get(b"content-type", b"").lower().startswith(_FORM):
+    if form == _FORM:
         return dict(parse_qsl(body.decode(), keep_blank_values=True))
     async with Request(scope, _replay(body, _nothing)).form(max_files=0) as form:
         if any(not isinstance(value, str) for value in form.values()):
