@@ -102,6 +102,17 @@ export function upload(url, { form, headers = {}, onProgress = () => {} } = {}) 
 export const get = (url, options) => request("GET", url, options);
 export const post = (url, options) => request("POST", url, options);
 
+/**
+ * Requests of which the last one asked for wins (a new search, another report opened): `begin()` gives
+ * a check that stays true until a later request begins, `join()` one that follows the request begun last
+ * (the next page of the same list). A slower earlier answer is then dropped, not shown over the new one.
+ */
+export function superseding() {
+  let last = 0;
+  const check = (mine) => () => mine === last;
+  return { begin: () => check(++last), join: () => check(last) };
+}
+
 /** The signed-in member of staff, or null; remembers the CSRF token for the writes that follow. */
 export async function currentUser() {
   // /auth/session answers 200 signed in or not: no 401 for the browser to log on every visit.

@@ -5,14 +5,14 @@
 // (`/carte?impression=A3` shows it without opening the print dialog).
 // Without Leaflet or the tiles, the filters and the table still work.
 
-import { get, query, requireUser, signOut } from "./api.js";
+import { get, query, requireUser, signOut, superseding } from "./api.js";
 import { $, $$, h } from "./dom.js";
 import { addQuartiers, createMap, legend } from "./map.js";
 import { ROLES, STATUSES, formatDateTime } from "./vocabulary.js";
 
 const MANAGERS = ["coordinateur", "admin"];
 const state = { map: null, tiles: null, quartiers: null, followed: [], partners: new Map(), categories: new Map(), counts: null };
-let showing = 0; // the last view asked for (see show)
+const views = superseding(); // filters changed again while counting: only the last answer is shown
 
 const isoDay = (date) => date.toISOString().slice(0, 10);
 
@@ -98,7 +98,7 @@ function tilesSettled() {
 }
 
 async function show() {
-  const ticket = ++showing; // filters changed again while counting: only the last answer is shown
+  const stillLatest = views.begin();
   const values = filters();
   $("#map-error").hidden = true;
   $("#summary").textContent = "Chargement…";
@@ -110,10 +110,10 @@ async function show() {
   }
   try {
     const counts = await get(`/api/v1/stats/map${query(values)}`);
-    if (ticket !== showing) return;
+    if (!stillLatest()) return;
     state.counts = counts;
   } catch (error) {
-    if (ticket !== showing) return;
+    if (!stillLatest()) return;
     $("#map-error").textContent = error.message;
     $("#map-error").hidden = false;
     $("#summary").textContent = "";
@@ -125,7 +125,7 @@ async function show() {
   $("#summary").textContent = `${words} — ${describeFilters(values)}.`;
   $("#print-caption").textContent = `Carte des signalements — ${describeFilters(values)} — ${words} — état au ${formatDateTime(new Date().toISOString())}.`;
   await tilesSettled();
-  if (ticket === showing) document.body.dataset.ready = "true";
+  if (stillLatest()) document.body.dataset.ready = "true";
 }
 
 function fit(quartierCode) {

@@ -1,7 +1,7 @@
 // The staff console (`/gestion`): filters of the triage API, the list and the map side by side,
 // bulk actions for coordinators; a partner sees its own queue here. The detail is detail.js.
 
-import { ApiError, get, post, query, requireUser, signOut } from "./api.js";
+import { ApiError, get, post, query, requireUser, signOut, superseding } from "./api.js";
 import { $, $$, announce, h } from "./dom.js";
 import { outboxCount } from "./staff_nav.js";
 import { busy, clearErrors, showErrors } from "./forms.js";
@@ -14,7 +14,8 @@ const MANAGERS = ["coordinateur", "admin"];
 const FILTER_NAMES = ["q", "quartier", "category", "partner", "priority", "created_from", "created_to", "sort", "overdue", "hors_perimetre"];
 
 const state = { user: null, manager: false, reports: [], cursor: null, map: null, tiles: null, quartiers: null,
-                selected: new Set(), lists: { partners: [], categories: [] }, current: null, listLoad: 0 };
+                selected: new Set(), lists: { partners: [], categories: [] }, current: null };
+const listLoads = superseding(); // a search typed while an earlier list is on its way replaces it
 
 const options = (select, entries) => select.append(...entries.map(([value, label]) => h("option", { value }, label)));
 
@@ -79,11 +80,9 @@ function mapFilters(filters) {
   return rest;
 }
 
-/** A search typed while an earlier list is still on its way replaces it: each load takes a ticket, and
- * a response whose ticket is no longer the last one is dropped (else both would fill the table). */
 async function load({ more = false } = {}) {
   const filters = filtersFromForm();
-  const ticket = more ? state.listLoad : ++state.listLoad;
+  const stillLatest = more ? listLoads.join() : listLoads.begin(); // else both answers would fill the table
   if (!more) {
     history.replaceState(null, "", `/gestion${query({ ...filters, ref: state.current || undefined })}`);
     state.reports = [];
@@ -95,13 +94,13 @@ async function load({ more = false } = {}) {
   try {
     page = await get(`/api/v1/gestion/reports${query({ ...filters, limit: PAGE_SIZE, cursor: more ? state.cursor : undefined })}`);
   } catch (error) {
-    if (ticket !== state.listLoad) return;
+    if (!stillLatest()) return;
     const box = $("#list-error");
     box.textContent = error.message;
     box.hidden = false;
     return;
   }
-  if (ticket !== state.listLoad) return;
+  if (!stillLatest()) return;
   state.reports.push(...page.data);
   state.cursor = page.next_cursor;
   $("#rows").append(...page.data.map(row));

@@ -2,7 +2,7 @@
 // coordinators qualify, assign, change status, merge and comment; a partner takes and resolves.
 // Every form shows the API's message next to its field and keeps what was typed when it fails.
 
-import { ApiError, get, post } from "./api.js";
+import { ApiError, get, post, superseding } from "./api.js";
 import { blurEditor } from "./blur_editor.js";
 import { $, announce, h } from "./dom.js";
 import { busy, clearErrors, showErrors } from "./forms.js";
@@ -15,7 +15,7 @@ const MANAGERS = ["coordinateur", "admin"];
 const MAX_BYTES = (window.GUSP_CONFIG || {}).maxPhotoBytes ?? 15 * 1024 * 1024;
 let context = { user: null, lists: { partners: [], categories: [] }, onChange: () => {}, onClose: () => {} };
 let container = null;
-let opening = 0; // the last report asked for: a slower earlier answer must not replace it
+const openings = superseding(); // the last report asked for: a slower earlier answer must not replace it
 
 export function setup(options) {
   context = options;
@@ -24,16 +24,16 @@ export function setup(options) {
 const api = (reference, action = "") => `/api/v1/gestion/reports/${encodeURIComponent(reference)}${action ? `/${action}` : ""}`;
 
 export async function open(reference, element) {
-  const ticket = ++opening;
+  const stillLatest = openings.begin();
   container = element;
   element.hidden = false;
   element.replaceChildren(h("p", { role: "status" }, `Chargement de ${reference}…`));
   try {
     const report = await get(api(reference));
-    if (ticket !== opening) return;
+    if (!stillLatest()) return;
     render(report);
   } catch (error) {
-    if (ticket !== opening) return;
+    if (!stillLatest()) return;
     element.replaceChildren(heading(reference), h("p", { class: "notice notice--error", role: "alert" }, error.message));
   }
   // A focused box taller than the screen is scrolled to its middle: keep the reference and summary in view.
