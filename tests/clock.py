@@ -15,6 +15,7 @@ instant from today (always in the future: rows stamped by a real clock stay in t
 from __future__ import annotations
 
 import os
+import time as _time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -101,6 +102,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     return f"clock: travelling to {_destination.isoformat()}" if _destination else None
+
+
+def clear_of_a_window_edge(seconds: int, margin: float) -> None:
+    """Wait out the last `margin` seconds of a fixed window (gusp.throttle counts per hour, per day).
+
+    A test that counts over several transactions on a committed database sees `now()` move: were a
+    window to end between two of its requests, their counts would fall in two windows. The
+    dst-* runs start 30 s before 01:00 UTC, the very moment the tests of `tests/api/` run; a rolled
+    back session's `now()` stays at its transaction's start and needs none of this.
+    """
+    left = seconds - _time.time() % seconds  # the travelled clock, which the database's follows
+    if left < margin:
+        _time.sleep(left + 0.5)
 
 
 def shift_database(url: str) -> None:
