@@ -65,25 +65,25 @@ class IntakeLane:
         self.connections = connections  # made by the app, which closes them when it stops
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        form = _form_kind(scope)
-        if form is None:
+        plain = _plain_form(scope)
+        if plain is None:
             await self.app(scope, receive, send)
             return
+        form, headers = plain
         body = await _read(receive)
         if body is None:
             return  # the client went away
-        answer = await self._take(scope, form, body)
+        answer = await self._take(scope, form, body, key=headers.get(b"idempotency-key"))
         if answer is None:
             await self.app(scope, _replay(body, receive), send)
             return
         scope["route"] = _ROUTE  # its metrics name the route, as the router does
         await answer(scope, receive, send)
 
-    async def _take(self, scope: Scope, form: bytes, body: bytes) -> Response | None:
+    async def _take(self, scope: Scope, form: bytes, body: bytes, *, key: bytes | None) -> Response | None:
         """The answer to a report the lane wrote, or None: the route's to answer."""
         if b"%00" in body or b"\x00" in body:
             return None  # gusp.api.hostile's refusal, from the route
-        key = dict(scope["headers"]).get(b"idempotency-key")
         try:
             fields = await _fields(scope, form, body)
             if fields is None:
@@ -208,8 +208,9 @@ def _alive(connection: psycopg.AsyncConnection) -> bool:
     return not poll.poll(0)
 
 
-def _form_kind(scope: Scope) -> bytes | None:
-    """The media type of a request the lane may take (a small form posted by a stranger), else None."""
+def _plain_form(scope: Scope) -> tuple[bytes, dict[bytes, bytes]] | None:
+    """The media type and the headers of a request the lane may take (a small form posted by a
+    stranger), else None; the headers are read here only once a request is to `POST /api/v1/reports`."""
     if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH or scope["query_string"]:
         return None
     headers = dict(scope["headers"])
@@ -219,7 +220,7 @@ def _form_kind(scope: Scope) -> bytes | None:
         return None
     if b"authorization" in headers or auth_deps.SESSION_COOKIE.encode() + b"=" in headers.get(b"cookie", b""):
         return None  # a caller who may be signed in: the route knows who
-    return form
+    return form, headers
 
 
 async def _fields(scope: Scope, form: bytes, body: bytes) -> dict[str, str] | None:
